@@ -1,0 +1,1 @@
+"""scalelab core: all real work, importable without Hydra."""

@@ -1,0 +1,102 @@
+"""The Hydra task: seed, open the tracker, call the experiment's core function, write the
+summary, close the tracker. Lives in an importable module so that launcher workers (joblib,
+submitit) find it and its resolvers by reference."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import hydra
+import numpy as np
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from hydra.utils import get_method
+from omegaconf import DictConfig, OmegaConf
+
+from core.config import call_checked
+from core.errors import UserError
+from core.tracking import Tracker
+from runners.catalog import CONF_DIR
+
+log = logging.getLogger("runners.run")
+
+# One stamp per command, inherited by launcher workers, so run and sweep folders never
+# collide (two runs started in the same second differ by process id) and all jobs of a
+# sweep share one folder.
+os.environ.setdefault("SCALELAB_RUN_STAMP", f"{datetime.now():%Y-%m-%d/%H-%M-%S}-{os.getpid()}")
+OmegaConf.register_new_resolver(
+    "run_stamp", lambda: os.environ["SCALELAB_RUN_STAMP"], replace=True
+)
+OmegaConf.register_new_resolver("slug", lambda s: str(s).replace("/", "-"), replace=True)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and torch; experiments still derive their own generators."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)  # noqa: NPY002 (legacy global state some libraries read)
+    if "torch" in sys.modules or _torch_wanted():
+        import torch
+
+        torch.manual_seed(seed)
+
+
+def _torch_wanted() -> bool:
+    try:
+        import importlib.util
+
+        return importlib.util.find_spec("torch") is not None
+    except ValueError:
+        return False
+
+
+def headline(result: dict) -> str:
+    """A short 'key value' line of the first scalar results, for the closing log line."""
+    items = [(k, v) for k, v in result.items() if isinstance(v, (int, float))][:8]
+    return ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in items)
+
+
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
+def main(cfg: DictConfig) -> None:
+    """Run ``cfg.task`` with the tracker; a failed run still writes its summary."""
+    hydra_cfg = HydraConfig.get()
+    run_dir = Path(hydra_cfg.runtime.output_dir)
+    name = cfg.get("name") or hydra_cfg.runtime.choices.get("experiment")
+    log.info("experiment %s, seed %s, output %s", name, cfg.seed, run_dir)
+
+    container = OmegaConf.to_container(cfg, resolve=True)
+    task = dict(container["task"])
+    target = task.pop("_target_")
+    seed_everything(int(cfg.seed))
+
+    start = time.perf_counter()
+    tracker = Tracker(run_dir, container.get("logger"), config=container)
+    tracker.record({"experiment": name, "seed": cfg.seed})
+    failed = False
+    try:
+        result = call_checked(get_method(target), task, tracker=tracker)
+        tracker.record({"elapsed_s": time.perf_counter() - start})
+        tracker.summary(result)
+        log.info("done in %.1f s: %s", time.perf_counter() - start, headline(result))
+    except UserError as err:
+        failed = True
+        tracker.summary(error=f"{type(err).__name__}: {err}")
+        log.error("run failed: %s", err)
+    except KeyboardInterrupt:
+        tracker.summary(error="interrupted")
+        raise
+    except Exception as err:
+        failed = True
+        tracker.summary(error=f"{type(err).__name__}: {err}")
+        log.exception("run failed with an unexpected error (a bug: please report it)")
+    finally:
+        tracker.close()
+
+    # In a sweep the other jobs go on; a single run reports failure in its exit status.
+    if failed and hydra_cfg.mode == RunMode.RUN:
+        sys.exit(1)

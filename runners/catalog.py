@@ -1,0 +1,79 @@
+"""What the config tree offers: experiments with their one-line descriptions, group choices.
+
+Used before Hydra starts so that a missing or misspelt name gets a list of valid names and
+exit status 2 instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+# flags after which Hydra itself answers and no experiment is needed
+HYDRA_INFO_FLAGS = {"--help", "-h", "--hydra-help", "--info", "-i", "--version", "--cfg", "-c"}
+HYDRA_INFO_FLAGS |= {"--shell-completion", "-sc", "--resolve"}
+
+
+def describe(path: Path) -> str:
+    """First comment line of a config file: what the preset does or shows."""
+    for line in path.read_text().splitlines():
+        text = line.lstrip("# ").strip()
+        if line.startswith("#") and text and not text.startswith("@package"):
+            return text
+    return ""
+
+
+def choices(group: str) -> dict[str, str]:
+    """All configs of a group (``experiment`` includes sub-folders) mapped to descriptions."""
+    root = CONF_DIR / group
+    return {
+        p.relative_to(root).with_suffix("").as_posix(): describe(p)
+        for p in sorted(root.rglob("*.yaml"))
+    }
+
+
+def format_choices(group: str) -> str:
+    """The choices of ``group`` one per line, aligned, with their descriptions."""
+    items = choices(group)
+    width = max((len(k) for k in items), default=0)
+    return "\n".join(f"  {name:<{width}}  {text}".rstrip() for name, text in items.items())
+
+
+def check_argv(argv: list[str]) -> str | None:
+    """Message for a missing/unknown experiment or group choice in ``argv``, else None."""
+    if any(a.split("=")[0] in HYDRA_INFO_FLAGS for a in argv):
+        return None
+    overrides = [a.lstrip("+~") for a in argv if "=" in a and not a.startswith("-")]
+    pairs = [o.split("=", 1) for o in overrides]
+    groups = {p.name for p in CONF_DIR.iterdir() if p.is_dir() and p.name != "hydra"}
+
+    if not any(key == "experiment" for key, _ in pairs):
+        return (
+            "no experiment given. Run one with\n"
+            "  python -m runners.run experiment=<name> [key=value ...]\n"
+            f"Available experiments:\n{format_choices('experiment')}"
+        )
+    for key, value in pairs:
+        if key not in groups:
+            continue
+        valid = choices(key)
+        for name in _sweep_values(value):
+            if name not in valid and name != "null":
+                return f"unknown {key} '{name}'. Valid choices for {key}=:\n{format_choices(key)}"
+    return None
+
+
+def _sweep_values(value: str) -> list[str]:
+    """Names in a plain or comma-separated sweep value (``a,b``); other sweep syntax as-is."""
+    if value.startswith(("choice(", "range(", "glob(", "interval(")):
+        return []
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def exit_on_bad_argv(argv: list[str] | None = None) -> None:
+    """Print the message of :func:`check_argv` to stderr and exit 2 when there is one."""
+    message = check_argv(sys.argv[1:] if argv is None else argv)
+    if message:
+        print(message, file=sys.stderr)
+        sys.exit(2)
