@@ -18,6 +18,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import get_method
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from core.config import call_checked
 from core.errors import UserError
@@ -61,6 +62,16 @@ def headline(result: dict) -> str:
     return ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in items)
 
 
+def _resolved(cfg: DictConfig, key: str | None = None) -> dict | None:
+    """``cfg`` (or ``cfg[key]``) as a plain resolved dict; None when it cannot be resolved
+    (the error then surfaces inside the run, where it is written to the summary)."""
+    try:
+        node = cfg if key is None else cfg.get(key)
+        return None if node is None else OmegaConf.to_container(node, resolve=True)
+    except Exception:
+        return None
+
+
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def main(cfg: DictConfig) -> None:
     """Run ``cfg.task`` with the tracker; a failed run still writes its summary."""
@@ -69,21 +80,21 @@ def main(cfg: DictConfig) -> None:
     name = cfg.get("name") or hydra_cfg.runtime.choices.get("experiment")
     log.info("experiment %s, seed %s, output %s", name, cfg.seed, run_dir)
 
-    container = OmegaConf.to_container(cfg, resolve=True)
-    task = dict(container["task"])
-    target = task.pop("_target_")
     seed_everything(int(cfg.seed))
-
     start = time.perf_counter()
-    tracker = Tracker(run_dir, container.get("logger"), config=container)
+    tracker = Tracker(run_dir, _resolved(cfg, "logger"), config=_resolved(cfg))
     tracker.record({"experiment": name, "seed": cfg.seed})
     failed = False
     try:
+        if cfg.get("task") is None:
+            raise UserError(f"experiment {name} has no task: its config must set task._target_")
+        task = OmegaConf.to_container(cfg.task, resolve=True)
+        target = task.pop("_target_")
         result = call_checked(get_method(target), task, tracker=tracker)
         tracker.record({"elapsed_s": time.perf_counter() - start})
         tracker.summary(result)
         log.info("done in %.1f s: %s", time.perf_counter() - start, headline(result))
-    except UserError as err:
+    except (UserError, OmegaConfBaseException) as err:
         failed = True
         tracker.summary(error=f"{type(err).__name__}: {err}")
         log.error("run failed: %s", err)

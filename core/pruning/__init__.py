@@ -1,0 +1,1 @@
+"""Pruning of network weights: MP spectral truncation, its baselines, and their schedules."""

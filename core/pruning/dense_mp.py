@@ -1,0 +1,169 @@
+"""Experiment pruning/dense_mp: MP spectral pruning during training against its peers.
+
+From one initialization, four networks are trained with the same data order: ``dense``
+(no pruning), ``mp`` (the MP rule of :mod:`core.pruning.spectral`), ``gd`` (truncation to
+the Gavish-Donoho rank at the first pruning epoch) and ``magnitude`` (unstructured
+magnitude pruning to the MP run's per-layer weight count at each of its pruning epochs).
+A ``oneshot`` number prunes the trained dense net once by the MP rule, with no fine-tuning.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+
+from core.errors import UserError
+from core.pruning import plots
+from core.pruning.spectral import (
+    PruningConfig,
+    eligible_layers,
+    gd_prune,
+    is_prune_epoch,
+    keep_fraction,
+    magnitude_prune,
+    mp_prune,
+    spectra,
+)
+from core.tracking import Tracker
+from core.training.data import DataConfig, load_dataset
+from core.training.loop import TrainConfig, evaluate, train
+from core.training.models import DenseNet, ModelConfig
+
+log = logging.getLogger(__name__)
+
+METHODS = ("dense", "mp", "gd", "magnitude")
+
+
+def dense_mp(
+    *,
+    data: DataConfig,
+    model: ModelConfig,
+    train_cfg: TrainConfig,
+    pruning: PruningConfig,
+    seed: int,
+    tracker: Tracker,
+) -> dict:
+    """Train dense, MP-pruned, GD-truncated and magnitude-pruned nets; return test metrics.
+
+    Returns ``<method>/test_acc``, ``train_acc``, ``test_loss`` and ``params`` (stored
+    weights and biases) for each method, ``mp/param_ratio`` (mp / dense), the oneshot
+    numbers, and the final rank of each pruned layer.
+    """
+    if model.kind != "dense":
+        raise UserError("pruning/dense_mp needs model=dense (timm models: use pruning/esd)")
+    ds = load_dataset(data)
+    epochs = train_cfg.epochs
+
+    def fresh() -> DenseNet:
+        # the same seed gives every method the same initial weights
+        return DenseNet(ds.n_features, model.widths, ds.n_classes, seed)
+
+    curves: list[dict] = []
+    rank_rows: list[dict] = []
+    result: dict = {}
+
+    def epoch_logger(method: str):
+        def log_epoch(epoch: int, metrics: dict) -> None:
+            tracker.log({f"{method}/{k}": v for k, v in metrics.items()}, step=epoch)
+            curves.append({"method": method, "epoch": epoch, **metrics})
+
+        return log_epoch
+
+    def log_layers(method: str, epoch: int, stats: dict[str, dict]) -> None:
+        flat = {f"{method}/{layer}/{k}": v for layer, st in stats.items() for k, v in st.items()}
+        tracker.log(flat, step=epoch)
+        rank_rows.extend(
+            {"method": method, "epoch": epoch, "layer": layer, **st} for layer, st in stats.items()
+        )
+
+    def finish(method: str, net: DenseNet, final: dict) -> None:
+        out = {f"{method}/{k}": final[k] for k in ("test_acc", "train_acc", "test_loss")}
+        out[f"{method}/params"] = net.param_count()
+        tracker.record(out)
+        result.update(out)
+        log.info("%s: test acc %.4f, %d parameters", method, final["test_acc"], net.param_count())
+
+    # 1. dense reference, and its spectra before and after training
+    net = fresh()
+    if not eligible_layers(net, pruning):
+        raise UserError(
+            f"no layer has both sides >= pruning.min_dim={pruning.min_dim}; "
+            "widen model.widths or lower pruning.min_dim"
+        )
+    before = spectra(net, pruning)
+    log_layers("mp", 0, {n: _fit_stats(s, f) for n, (s, f) in before.items()})
+    finish("dense", net, train(net, ds, train_cfg, seed, "dense", log_epoch=epoch_logger("dense")))
+    after = spectra(net, pruning)
+
+    # one-shot: prune the trained dense net once by the MP rule (f = 0), no fine-tuning
+    oneshot = copy.deepcopy(net)
+    mp_prune(oneshot, pruning, fraction=0.0)
+    test = evaluate(oneshot, ds.x_test, ds.y_test)
+    result |= {"oneshot/test_acc": test["acc"], "oneshot/params": oneshot.param_count()}
+
+    # 2. MP pruning during training; remember its budgets for the magnitude peer
+    net, budgets = fresh(), {}
+
+    def mp_hook(epoch: int) -> bool:
+        if not is_prune_epoch(epoch, pruning, epochs):
+            return False
+        stats = mp_prune(net, pruning, keep_fraction(epoch, pruning, epochs))
+        budgets[epoch] = {name: st["params"] for name, st in stats.items()}
+        log_layers("mp", epoch, stats)
+        return True
+
+    finish("mp", net, train(net, ds, train_cfg, seed, "mp", mp_hook, epoch_logger("mp")))
+    result |= {
+        f"mp/{n}/rank": r["rank"] for r in rank_rows if r["method"] == "mp" for n in [r["layer"]]
+    }
+
+    # 3. Gavish-Donoho truncation once, at the first pruning epoch
+    net = fresh()
+
+    def gd_hook(epoch: int) -> bool:
+        if epoch != pruning.start_epoch:
+            return False
+        log_layers("gd", epoch, gd_prune(net, pruning))
+        return True
+
+    finish("gd", net, train(net, ds, train_cfg, seed, "gd", gd_hook, epoch_logger("gd")))
+
+    # 4. magnitude pruning to the MP run's weight count, layer by layer, same epochs
+    net = fresh()
+
+    def magnitude_hook(epoch: int) -> bool:
+        if epoch not in budgets:
+            return False
+        magnitude_prune(net, budgets[epoch])
+        return True
+
+    finish(
+        "magnitude",
+        net,
+        train(net, ds, train_cfg, seed, "magnitude", magnitude_hook, epoch_logger("magnitude")),
+    )
+
+    result["mp/param_ratio"] = result["mp/params"] / result["dense/params"]
+
+    # figures, each with the data behind it
+    panels = [(f"{n} at init", *before[n]) for n in before]
+    panels += [(f"{n} trained (dense)", *after[n]) for n in after]
+    esd_data = {
+        f"{when}/{n}": {"singular_values": sv, "fit": fit.__dict__}
+        for when, group in (("init", before), ("trained", after))
+        for n, (sv, fit) in group.items()
+    }
+    tracker.figure("esd", plots.esd_figure(panels, ncols=len(before)), esd_data)
+    tracker.figure("accuracy", plots.accuracy_figure(curves), curves)
+    tracker.figure("ranks", plots.rank_figure(rank_rows), rank_rows)
+    return result
+
+
+def _fit_stats(s, fit) -> dict:
+    return {
+        "sigma_hat": fit.sigma_hat,
+        "sigma_plus": fit.sigma_plus,
+        "spikes": fit.spikes,
+        "rank": int((s > 1e-7 * s.max()).sum()),
+        "gof": fit.gof,
+    }

@@ -1,0 +1,163 @@
+"""Spectral pruning of dense layers (REFERENCE.md 2.3, first bullet) and its baselines.
+
+Every ``every`` epochs each eligible layer is decomposed ``W = U S V^T``, the MP bulk is
+fitted to what is left, every singular value above ``sigma_plus`` is kept together with a
+fraction ``f(epoch)`` of the bulk, and the layer becomes two thin layers once that saves
+parameters. ``f`` decays linearly from ``keep_start`` at ``start_epoch`` to 0 at
+``end_epoch``; after that the ranks stay fixed and training goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from core.spectral.mp import MPFit, fit_mp_bulk, gavish_donoho_threshold
+from core.training.models import DenseNet, SpectralLinear
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PruningConfig:
+    """When and how much to prune."""
+
+    # prune after every this many epochs, from start_epoch to end_epoch (inclusive)
+    every: int = 2
+    start_epoch: int = 2
+    # the epoch at which the kept bulk fraction reaches 0; null = two thirds of train.epochs
+    end_epoch: int | None = None
+    # fraction of the bulk (values below sigma_plus) kept at start_epoch
+    keep_start: float = 0.5
+    # layers whose smaller side is below this are left alone (MP needs large matrices)
+    min_dim: int = 50
+    # central quantile window [alpha p, (1 - alpha) p] of the bulk fit
+    alpha: float = 0.25
+    # Tracy-Widom level of the edge margin: 0.9, 0.95 or 0.99
+    tw_level: float = 0.95
+
+
+def end_epoch(cfg: PruningConfig, epochs: int) -> int:
+    """The epoch at which f reaches 0 (``cfg.end_epoch`` or two thirds of the run)."""
+    return cfg.end_epoch if cfg.end_epoch is not None else max(1, (2 * epochs) // 3)
+
+
+def keep_fraction(epoch: int, cfg: PruningConfig, epochs: int) -> float:
+    """f(epoch): ``keep_start`` at ``start_epoch`` decaying linearly to 0 at the end epoch."""
+    stop = end_epoch(cfg, epochs)
+    if stop <= cfg.start_epoch:
+        return 0.0
+    return float(cfg.keep_start * np.clip((stop - epoch) / (stop - cfg.start_epoch), 0.0, 1.0))
+
+
+def is_prune_epoch(epoch: int, cfg: PruningConfig, epochs: int) -> bool:
+    """True on the epochs at which the schedule prunes."""
+    stop = end_epoch(cfg, epochs)
+    return cfg.start_epoch <= epoch <= stop and (epoch - cfg.start_epoch) % cfg.every == 0
+
+
+def eligible_layers(model: DenseNet, cfg: PruningConfig) -> list[tuple[str, SpectralLinear]]:
+    """Layers large enough for an MP fit (the smaller side at least ``min_dim``)."""
+    return [(n, layer) for n, layer in model.named_weights() if min(layer.shape) >= cfg.min_dim]
+
+
+@torch.no_grad()
+def layer_svd(layer: SpectralLinear) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Thin SVD ``(U, s, V^T)`` of the layer's effective weight, s descending."""
+    return torch.linalg.svd(layer.effective_weight().detach(), full_matrices=False)
+
+
+def fit_layer(s: torch.Tensor, layer: SpectralLinear, cfg: PruningConfig) -> MPFit:
+    """MP bulk fit of a layer from its singular values (zeros of a truncation are missing)."""
+    m, n = layer.shape
+    return fit_mp_bulk(s.double().numpy(), m, n, alpha=cfg.alpha, tw_level=cfg.tw_level)
+
+
+def mp_rank(s: torch.Tensor, fit: MPFit, fraction: float) -> int:
+    """Rank kept by the MP rule: all values above ``sigma_plus`` and ``fraction`` of the bulk.
+
+    The fraction is of the full bulk ``p - spikes``, not of what is left, so the kept rank
+    never grows and repeated pruning at the same f changes nothing.
+    """
+    p = s.numel()
+    alive = int((s > 1e-7 * s.max()).sum())
+    bulk_kept = min(alive - fit.spikes, round(fraction * (p - fit.spikes)))
+    return max(1, fit.spikes + max(0, bulk_kept))
+
+
+@torch.no_grad()
+def truncate(layer: SpectralLinear, u: torch.Tensor, s: torch.Tensor, vh: torch.Tensor, r: int):
+    """Keep the top ``r`` singular triplets of the layer (factored when that is smaller)."""
+    layer.set_low_rank(u[:, :r].clone(), s[:r].clone(), vh[:r].clone())
+
+
+def layer_stats(layer: SpectralLinear, s: torch.Tensor, fit: MPFit) -> dict:
+    """Per-layer numbers to log: noise level, edge, spikes, rank and stored weights."""
+    rank = int((s > 1e-7 * s.max()).sum())
+    return {
+        "sigma_hat": fit.sigma_hat,
+        "sigma_plus": fit.sigma_plus,
+        "spikes": fit.spikes,
+        "rank": rank,
+        "params": layer.weight_params(),
+        "gof": fit.gof,
+    }
+
+
+def mp_prune(model: DenseNet, cfg: PruningConfig, fraction: float) -> dict[str, dict]:
+    """Apply the MP rule with bulk fraction ``fraction`` to every eligible layer.
+
+    Returns per-layer stats after pruning (``sigma_hat`` etc. are those of the fit before).
+    """
+    stats = {}
+    for name, layer in eligible_layers(model, cfg):
+        u, s, vh = layer_svd(layer)
+        fit = fit_layer(s, layer, cfg)
+        r = mp_rank(s, fit, fraction)
+        if r < int((s > 1e-7 * s.max()).sum()):
+            truncate(layer, u, s, vh, r)
+        stats[name] = layer_stats(layer, torch.cat([s[:r], s.new_zeros(s.numel() - r)]), fit)
+    return stats
+
+
+def gd_prune(model: DenseNet, cfg: PruningConfig) -> dict[str, dict]:
+    """Truncate every eligible layer to the Gavish-Donoho rank (unknown noise level)."""
+    stats = {}
+    for name, layer in eligible_layers(model, cfg):
+        u, s, vh = layer_svd(layer)
+        m, n = layer.shape
+        tau = gavish_donoho_threshold(s.double().numpy(), m, n)
+        r = max(1, int((s > tau).sum()))
+        truncate(layer, u, s, vh, r)
+        fit = fit_layer(s, layer, cfg)
+        stats[name] = layer_stats(layer, torch.cat([s[:r], s.new_zeros(s.numel() - r)]), fit)
+    return stats
+
+
+@torch.no_grad()
+def magnitude_prune(model: DenseNet, budgets: dict[str, int]) -> dict[str, dict]:
+    """Keep the ``budgets[name]`` largest-magnitude weights of each named layer (unstructured)."""
+    stats = {}
+    for name, layer in model.named_weights():
+        if name not in budgets:
+            continue
+        w = layer.effective_weight().abs().flatten()
+        k = int(min(budgets[name], int((w > 0).sum())))
+        mask = torch.zeros_like(w)
+        mask[torch.topk(w, k).indices] = 1.0
+        layer.set_mask(mask.view(layer.shape))
+        stats[name] = {"params": layer.weight_params()}
+    return stats
+
+
+@torch.no_grad()
+def spectra(model: DenseNet, cfg: PruningConfig) -> dict[str, tuple[np.ndarray, MPFit]]:
+    """Singular values and MP fit of every eligible layer (for figures and logging)."""
+    out = {}
+    for name, layer in eligible_layers(model, cfg):
+        s = torch.linalg.svdvals(layer.effective_weight().detach())
+        out[name] = (s.double().numpy(), fit_layer(s, layer, cfg))
+    return out
