@@ -74,7 +74,8 @@ def tw_margin(gamma: float, n_big: int, level: float = 0.95) -> float:
     if level not in TW1_QUANTILES:
         raise ValueError(f"tw_level must be one of {sorted(TW1_QUANTILES)}, got {level}")
     t = TW1_QUANTILES[level]
-    return t * n_big ** (-2.0 / 3.0) * gamma ** (-1.0 / 6.0) * (1.0 + np.sqrt(gamma)) ** (4.0 / 3.0)
+    edge = (1.0 + np.sqrt(gamma)) ** (4.0 / 3.0)
+    return t * n_big ** (-2.0 / 3.0) * gamma ** (-1.0 / 6.0) * edge
 
 
 @dataclass(frozen=True)
