@@ -27,9 +27,9 @@ from runners.catalog import CONF_DIR
 
 log = logging.getLogger("runners.run")
 
-# One stamp per command, inherited by launcher workers, so run and sweep folders never
-# collide (two runs started in the same second differ by process id) and all jobs of a
-# sweep share one folder.
+# One stamp per command (set afresh by runners/run.py), inherited by launcher workers, so
+# run and sweep folders never collide (two runs started in the same second differ by
+# process id) and all jobs of a sweep share one folder.
 os.environ.setdefault("SCALELAB_RUN_STAMP", f"{datetime.now():%Y-%m-%d/%H-%M-%S}-{os.getpid()}")
 OmegaConf.register_new_resolver(
     "run_stamp", lambda: os.environ["SCALELAB_RUN_STAMP"], replace=True

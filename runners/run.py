@@ -4,10 +4,16 @@ Without an experiment it lists the available ones and exits with status 2; an un
 experiment or group choice (``data=``, ``model=``, ...) lists the valid names likewise.
 """
 
+import os
+from datetime import datetime
+
 from runners.catalog import exit_on_bad_argv
 
 if __name__ == "__main__":
     exit_on_bad_argv()
+    # a new command gets a new stamp even when started from a process that had one;
+    # launcher workers import runners.app directly and keep their sweep's stamp
+    os.environ["SCALELAB_RUN_STAMP"] = f"{datetime.now():%Y-%m-%d/%H-%M-%S}-{os.getpid()}"
     from runners.app import main
 
     main()

@@ -85,10 +85,11 @@ def _mnist1d(cfg: DataConfig) -> tuple[np.ndarray, ...]:
     return data["x"], data["y"], data["x_test"], data["y_test"]
 
 
-TORCHVISION_SETS = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST", "cifar10": "CIFAR10"}
+TORCHVISION_SETS = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
 
 
 def _torchvision(cfg: DataConfig) -> tuple[np.ndarray, ...]:
+    """MNIST or Fashion-MNIST from ``root/<Class>/raw`` (the idx files) via torchvision."""
     import torchvision
 
     cls = getattr(torchvision.datasets, TORCHVISION_SETS[cfg.name])
@@ -97,20 +98,50 @@ def _torchvision(cfg: DataConfig) -> tuple[np.ndarray, ...]:
         train = cls(root=str(root), train=True, download=cfg.download)
         test = cls(root=str(root), train=False, download=cfg.download)
     except RuntimeError as err:
-        folder = root / cls.__name__ / ("raw" if cfg.name != "cifar10" else "")
         raise DataNotFoundError(
-            f"{cfg.name} is not under {root}: put the original files in {folder} "
-            f"(or set data.root=<folder> / SCALELAB_DATA, or data.download=true when online). "
-            f"torchvision said: {err}"
+            f"{cfg.name} is not under {root}: put train-images-idx3-ubyte, "
+            f"train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte in "
+            f"{root / cls.__name__ / 'raw'} (or set data.root=<folder> / SCALELAB_DATA, or "
+            f"data.download=true when online). torchvision said: {err}"
         ) from None
+    return (
+        train.data.numpy() / 255.0,
+        train.targets.numpy(),
+        test.data.numpy() / 255.0,
+        test.targets.numpy(),
+    )
 
-    def arrays(ds) -> tuple[np.ndarray, np.ndarray]:
-        x = np.asarray(ds.data, dtype=np.float32) / 255.0
-        if x.ndim == 4:  # CIFAR: N x H x W x C -> N x C x H x W
-            x = x.transpose(0, 3, 1, 2)
-        return x, np.asarray(ds.targets)
 
-    return (*arrays(train), *arrays(test))
+CIFAR_FOLDER = "cifar-10-batches-py"
+
+
+def _cifar10(cfg: DataConfig) -> tuple[np.ndarray, ...]:
+    """CIFAR-10 from the python batches in ``root/cifar-10-batches-py`` (N x 3 x 32 x 32)."""
+    import pickle
+
+    folder = Path(cfg.root).expanduser() / CIFAR_FOLDER
+    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    if cfg.download and not all((folder / n).is_file() for n in names):
+        import torchvision
+
+        torchvision.datasets.CIFAR10(root=str(folder.parent), download=True)
+    missing = [n for n in names if not (folder / n).is_file()]
+    if missing:
+        raise DataNotFoundError(
+            f"cifar10 is not under {folder.parent}: unpack cifar-10-python.tar.gz so that "
+            f"{folder} holds data_batch_1..5 and test_batch (missing: {', '.join(missing)}), "
+            "or set data.root=<folder> / SCALELAB_DATA, or data.download=true when online"
+        )
+
+    def batch(name: str) -> tuple[np.ndarray, np.ndarray]:
+        with (folder / name).open("rb") as fh:
+            d = pickle.load(fh, encoding="bytes")
+        x = np.asarray(d[b"data"], dtype=np.float32).reshape(-1, 3, 32, 32) / 255.0
+        return x, np.asarray(d[b"labels"], dtype=np.int64)
+
+    parts = [batch(n) for n in names[:5]]
+    x_te, y_te = batch("test_batch")
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), x_te, y_te
 
 
 LOADERS: dict[str, Callable[[DataConfig], tuple[np.ndarray, ...]]] = {
@@ -118,6 +149,7 @@ LOADERS: dict[str, Callable[[DataConfig], tuple[np.ndarray, ...]]] = {
     "digits": _digits,
     "mnist1d": _mnist1d,
     **dict.fromkeys(TORCHVISION_SETS, _torchvision),
+    "cifar10": _cifar10,
 }
 
 
