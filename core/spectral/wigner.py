@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+import scipy.linalg
 from tqdm.auto import tqdm
 
 from core.errors import ConfigError
@@ -134,3 +135,28 @@ def deformed_wigner_spectra(
                 overlaps[start:stop] = vecs[:, idx, idx] ** 2
             bar.update(stop - start)
     return eigs, overlaps
+
+
+def top_eigenpairs(
+    s_eigenvalues: np.ndarray,
+    samples: int,
+    sigma: float,
+    entries: Entries,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Largest eigenvalue of ``W + diag(s)`` and its squared overlap with the last coordinate.
+
+    Returns two arrays of length ``samples``. With ``s`` sorted, the last coordinate is the
+    eigenvector of the largest eigenvalue of S. Only the top eigenpair is computed (LAPACK
+    MRRR), a few times cheaper than the full eigendecomposition.
+    """
+    s_eigenvalues = np.asarray(s_eigenvalues, dtype=float)
+    n = s_eigenvalues.size
+    top, overlap = np.empty(samples), np.empty(samples)
+    diag = np.arange(n)
+    for k in range(samples):
+        h = wigner_matrices(n, 1, sigma, entries, rng)[0]
+        h[diag, diag] += s_eigenvalues
+        vals, vecs = scipy.linalg.eigh(h, subset_by_index=[n - 1, n - 1], driver="evr")
+        top[k], overlap[k] = vals[0], vecs[-1, 0] ** 2
+    return top, overlap

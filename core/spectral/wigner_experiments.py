@@ -31,7 +31,12 @@ import numpy as np  # noqa: E402
 
 from core.errors import ConfigError  # noqa: E402
 from core.spectral.free import DeformedSemicircle, semicircle_outlier  # noqa: E402
-from core.spectral.wigner import Entries, Perturbation, deformed_wigner_spectra  # noqa: E402
+from core.spectral.wigner import (  # noqa: E402
+    Entries,
+    Perturbation,
+    deformed_wigner_spectra,
+    top_eigenpairs,
+)
 from core.tracking import Tracker  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -273,9 +278,10 @@ def outlier_phase(
             spiked = Perturbation(**{**base.__dict__, "spikes": [theta]})
             s = spiked.eigenvalues(N)
             i = spike_indices(s, np.array([theta]))
-            eigs, ov = deformed_wigner_spectra(s, samples, sigma, entries, rng, vectors_at=i)
-            top.append(eigs[:, -1].mean())
-            overlap.append(ov[:, 0].mean() if i[0] == N - 1 else np.nan)
+            lam, ov = top_eigenpairs(s, samples, sigma, entries, rng)
+            top.append(lam.mean())
+            # the overlap with the spike direction is only read off when theta is the top of S
+            overlap.append(ov.mean() if i[0] == N - 1 else np.nan)
         top, overlap = np.array(top), np.array(overlap)
         th = np.asarray(thetas, dtype=float)
         pred = np.where(np.isnan(law.outliers(th)), edge, law.outliers(th))
