@@ -221,7 +221,7 @@ def _plot_density(tracker, law, bulk, found, spikes, predicted, bin_edges, n) ->
     ax.plot(found.ravel(), np.zeros(found.size), "|", color="C3", ms=12, label="eigenvalue i(θ)")
     ax.set_xlabel("eigenvalue")
     ax.set_ylabel("density")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left")
     centers = (bin_edges[1:] + bin_edges[:-1]) / 2
     rows = [
         {"x": float(c), "empirical": float(h), "predicted": float(m)}
@@ -237,6 +237,9 @@ def _plot_finite_size(tracker, rows) -> None:
     for key in ("density/sup_err", "density/l1_err", "edges/max_abs_err", "outliers/max_abs_err"):
         ax.loglog(sizes, [max(r[key], 1e-8) for r in rows], "o-", label=key)
     ax.loglog(sizes, [rows[0]["density/sup_err"] * sizes[0] / n for n in sizes], "k:", label="1/N")
+    # edges fluctuate on the Tracy-Widom scale N^(-2/3)
+    edge0 = rows[0]["edges/max_abs_err"]
+    ax.loglog(sizes, [edge0 * (sizes[0] / n) ** (2 / 3) for n in sizes], "k--", label="N^(-2/3)")
     ax.set_xlabel("N")
     ax.set_ylabel("error")
     ax.legend(fontsize=8)
