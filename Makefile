@@ -41,6 +41,8 @@ fig-dense-mp: install ## 5-seed sweep of pruning/dense_mp -> results/pruning/den
 	WANDB_MODE=disabled $(PY) -m runners.run -m experiment=pruning/dense_mp seed=0,1,2,3,4 \
 		logger=none hydra/launcher=parallel hydra.sweep.dir=multirun/fig-dense-mp
 	$(PY) -m runners.report multirun/fig-dense-mp --out results/pruning/dense_mp
+	cd multirun/fig-dense-mp/0 && cp esd.png accuracy.png accuracy.csv ranks.png ranks.csv \
+		$(CURDIR)/results/pruning/dense_mp/
 
 fig-rps: install ## homogenization studies -> results/homogenization/
 	WANDB_MODE=disabled PY=$(PY) bash results/homogenization/make.sh

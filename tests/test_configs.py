@@ -43,3 +43,21 @@ def test_argv_check_rejects_unknown_names_in_sweeps_too():
     )
     assert "mnist_subset" in check_argv(["experiment=pruning/dense_mp", "data=mnistt"])
     assert check_argv(["experiment=pruning/dense_mp", "data=digits,mnist1d"]) is None
+
+
+@pytest.mark.parametrize(
+    ("launcher", "target"),
+    [("slurm", "SlurmLauncher"), ("local", "LocalLauncher"), ("parallel", "JoblibLauncher")],
+)
+def test_launcher_presets_compose_onto_their_plugins(launcher, target):
+    from hydra import compose, initialize_config_dir
+
+    from runners.catalog import CONF_DIR
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(
+            "config",
+            overrides=["experiment=pruning/esd", f"hydra/launcher={launcher}"],
+            return_hydra_config=True,
+        )
+    assert cfg.hydra.launcher._target_.endswith(target)

@@ -1,8 +1,9 @@
 """Experiment pruning/dense_mp: MP spectral pruning during training against its peers.
 
 From one initialization, four networks are trained with the same data order: ``dense``
-(no pruning), ``mp`` (the MP rule of :mod:`core.pruning.spectral`), ``gd`` (truncation to
-the Gavish-Donoho rank at the first pruning epoch) and ``magnitude`` (unstructured
+(no pruning), ``mp`` (the MP rule of :mod:`core.pruning.spectral`), ``gd`` (one
+truncation to the Gavish-Donoho rank at the epoch where the MP schedule ends, so both
+methods train dense-ish for as long and fine-tune for as long) and ``magnitude`` (unstructured
 magnitude pruning to the MP run's per-layer weight count at each of its pruning epochs).
 A ``oneshot`` number prunes the trained dense net once by the MP rule, with no fine-tuning.
 """
@@ -17,6 +18,8 @@ from core.pruning import plots
 from core.pruning.spectral import (
     PruningConfig,
     eligible_layers,
+    end_epoch,
+    fit_stats,
     gd_prune,
     is_prune_epoch,
     keep_fraction,
@@ -91,7 +94,7 @@ def dense_mp(
             "widen model.widths or lower pruning.min_dim"
         )
     before = spectra(net, pruning)
-    log_layers("mp", 0, {n: _fit_stats(s, f) for n, (s, f) in before.items()})
+    log_layers("mp", 0, {n: fit_stats(s, f) for n, (s, f) in before.items()})
     finish("dense", net, train(net, ds, train_cfg, seed, "dense", log_epoch=epoch_logger("dense")))
     after = spectra(net, pruning)
 
@@ -113,20 +116,21 @@ def dense_mp(
         return True
 
     finish("mp", net, train(net, ds, train_cfg, seed, "mp", mp_hook, epoch_logger("mp")))
-    result |= {
-        f"mp/{n}/rank": r["rank"] for r in rank_rows if r["method"] == "mp" for n in [r["layer"]]
-    }
+    log_layers("mp", epochs, {n: fit_stats(s, f) for n, (s, f) in spectra(net, pruning).items()})
+    # the last logged rank of each layer is its final rank
+    result |= {f"mp/{r['layer']}/rank": r["rank"] for r in rank_rows if r["method"] == "mp"}
 
-    # 3. Gavish-Donoho truncation once, at the first pruning epoch
-    net = fresh()
+    # 3. Gavish-Donoho truncation once, where the MP schedule reaches its final ranks
+    net, gd_epoch = fresh(), end_epoch(pruning, epochs)
 
     def gd_hook(epoch: int) -> bool:
-        if epoch != pruning.start_epoch:
+        if epoch != gd_epoch:
             return False
         log_layers("gd", epoch, gd_prune(net, pruning))
         return True
 
     finish("gd", net, train(net, ds, train_cfg, seed, "gd", gd_hook, epoch_logger("gd")))
+    log_layers("gd", epochs, {n: fit_stats(s, f) for n, (s, f) in spectra(net, pruning).items()})
 
     # 4. magnitude pruning to the MP run's weight count, layer by layer, same epochs
     net = fresh()
@@ -157,13 +161,3 @@ def dense_mp(
     tracker.figure("accuracy", plots.accuracy_figure(curves), curves)
     tracker.figure("ranks", plots.rank_figure(rank_rows), rank_rows)
     return result
-
-
-def _fit_stats(s, fit) -> dict:
-    return {
-        "sigma_hat": fit.sigma_hat,
-        "sigma_plus": fit.sigma_plus,
-        "spikes": fit.spikes,
-        "rank": int((s > 1e-7 * s.max()).sum()),
-        "gof": fit.gof,
-    }

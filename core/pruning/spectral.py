@@ -76,6 +76,16 @@ def fit_layer(s: torch.Tensor, layer: SpectralLinear, cfg: PruningConfig) -> MPF
     return fit_mp_bulk(s.double().numpy(), m, n, alpha=cfg.alpha, tw_level=cfg.tw_level)
 
 
+# singular values below this fraction of the largest are round-off zeros (float32 weights)
+ZERO_TOL = 1e-5
+
+
+def numerical_rank(s: torch.Tensor | np.ndarray) -> int:
+    """Number of singular values above ``ZERO_TOL`` times the largest."""
+    s = torch.as_tensor(s)
+    return int((s > ZERO_TOL * s.max()).sum()) if s.numel() else 0
+
+
 def mp_rank(s: torch.Tensor, fit: MPFit, fraction: float) -> int:
     """Rank kept by the MP rule: all values above ``sigma_plus`` and ``fraction`` of the bulk.
 
@@ -83,7 +93,7 @@ def mp_rank(s: torch.Tensor, fit: MPFit, fraction: float) -> int:
     never grows and repeated pruning at the same f changes nothing.
     """
     p = s.numel()
-    alive = int((s > 1e-7 * s.max()).sum())
+    alive = numerical_rank(s)
     bulk_kept = min(alive - fit.spikes, round(fraction * (p - fit.spikes)))
     return max(1, fit.spikes + max(0, bulk_kept))
 
@@ -94,17 +104,20 @@ def truncate(layer: SpectralLinear, u: torch.Tensor, s: torch.Tensor, vh: torch.
     layer.set_low_rank(u[:, :r].clone(), s[:r].clone(), vh[:r].clone())
 
 
-def layer_stats(layer: SpectralLinear, s: torch.Tensor, fit: MPFit) -> dict:
-    """Per-layer numbers to log: noise level, edge, spikes, rank and stored weights."""
-    rank = int((s > 1e-7 * s.max()).sum())
+def fit_stats(s: torch.Tensor | np.ndarray, fit: MPFit) -> dict:
+    """Numbers to log for one spectrum: noise level, edge, spikes, rank and fit quality."""
     return {
         "sigma_hat": fit.sigma_hat,
         "sigma_plus": fit.sigma_plus,
         "spikes": fit.spikes,
-        "rank": rank,
-        "params": layer.weight_params(),
+        "rank": numerical_rank(s),
         "gof": fit.gof,
     }
+
+
+def layer_stats(layer: SpectralLinear, s: torch.Tensor, fit: MPFit) -> dict:
+    """:func:`fit_stats` plus the layer's stored weight count ``params``."""
+    return {**fit_stats(s, fit), "params": layer.weight_params()}
 
 
 def mp_prune(model: DenseNet, cfg: PruningConfig, fraction: float) -> dict[str, dict]:
@@ -117,7 +130,7 @@ def mp_prune(model: DenseNet, cfg: PruningConfig, fraction: float) -> dict[str, 
         u, s, vh = layer_svd(layer)
         fit = fit_layer(s, layer, cfg)
         r = mp_rank(s, fit, fraction)
-        if r < int((s > 1e-7 * s.max()).sum()):
+        if r < numerical_rank(s):
             truncate(layer, u, s, vh, r)
         stats[name] = layer_stats(layer, torch.cat([s[:r], s.new_zeros(s.numel() - r)]), fit)
     return stats
