@@ -1,1 +1,2 @@
-"""Random matrix theory: Marchenko-Pastur law and fits, free convolution, deformed Wigner spectra."""
+"""Random matrix theory: Marchenko-Pastur law and bulk fits, free convolution with the
+semicircle, deformed Wigner spectra."""

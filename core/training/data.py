@@ -163,8 +163,21 @@ def load_dataset(cfg: DataConfig) -> Dataset:
 
     # one global mean/std from the training set, so test data never leaks into it
     mean, std = float(np.mean(x_tr)), float(np.std(x_tr)) or 1.0
-    to_x = lambda a: torch.as_tensor((np.asarray(a) - mean) / std, dtype=torch.float32)  # noqa: E731
-    to_y = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.int64)  # noqa: E731
     n_classes = int(max(y_tr.max(), y_te.max())) + 1
     log.info("data %s: %d train, %d test, %d classes", cfg.name, len(y_tr), len(y_te), n_classes)
-    return Dataset(cfg.name, to_x(x_tr), to_y(y_tr), to_x(x_te), to_y(y_te), n_classes)
+    return Dataset(
+        cfg.name,
+        _as_x(x_tr, mean, std),
+        _as_y(y_tr),
+        _as_x(x_te, mean, std),
+        _as_y(y_te),
+        n_classes,
+    )
+
+
+def _as_x(a: np.ndarray, mean: float, std: float) -> torch.Tensor:
+    return torch.as_tensor((np.asarray(a) - mean) / std, dtype=torch.float32)
+
+
+def _as_y(a: np.ndarray) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(a), dtype=torch.int64)
