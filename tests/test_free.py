@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 from core.spectral.free import (
     ConvergenceError,
@@ -24,6 +25,13 @@ from core.spectral.rectangular import (
 )
 
 GROWING = Mixture((PointMasses(np.zeros(1)), Uniform(1.0, 2.0)), (0.75, 0.25))
+
+
+@pytest.fixture(autouse=True)
+def one_blas_thread():
+    """Small LAPACK calls: one thread avoids spin-waiting BLAS threads on busy shared cores."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 def test_zero_perturbation_density_is_the_semicircle():

@@ -7,6 +7,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.utils import get_method
 from omegaconf import OmegaConf
+from threadpoolctl import threadpool_limits
 
 from core.config import call_checked
 from core.spectral.free import DeformedSemicircle
@@ -19,6 +20,13 @@ from core.spectral.wigner import (
 from core.spectral.wigner_experiments import kolmogorov_distance, spike_indices
 from core.tracking import Tracker
 from runners.catalog import CONF_DIR
+
+
+@pytest.fixture(autouse=True)
+def one_blas_thread():
+    """Small LAPACK calls: one thread avoids spin-waiting BLAS threads on busy shared cores."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 def test_wigner_entries_have_variance_sigma2_over_n():
