@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import get_method
 from omegaconf import OmegaConf
@@ -18,7 +19,20 @@ from core.tracking import Tracker
 from runners.catalog import CONF_DIR
 
 os.environ["WANDB_MODE"] = "disabled"
+# One BLAS/torch thread per test process: subprocess and sweep tests run several processes
+# at once, and oversubscribed OpenBLAS threads slow LAPACK calls by orders of magnitude.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _single_thread():
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(1)
+    with threadpool_limits(limits=1):
+        yield
 
 
 def compose_config(overrides: list[str]):

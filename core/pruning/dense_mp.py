@@ -19,10 +19,10 @@ from core.pruning.spectral import (
     PruningConfig,
     eligible_layers,
     end_epoch,
-    fit_stats,
     gd_prune,
     is_prune_epoch,
     keep_fraction,
+    layer_spectra_stats,
     magnitude_prune,
     mp_prune,
     spectra,
@@ -65,13 +65,6 @@ def dense_mp(
     rank_rows: list[dict] = []
     result: dict = {}
 
-    def epoch_logger(method: str):
-        def log_epoch(epoch: int, metrics: dict) -> None:
-            tracker.log({f"{method}/{k}": v for k, v in metrics.items()}, step=epoch)
-            curves.append({"method": method, "epoch": epoch, **metrics})
-
-        return log_epoch
-
     def log_layers(method: str, epoch: int, stats: dict[str, dict]) -> None:
         flat = {f"{method}/{layer}/{k}": v for layer, st in stats.items() for k, v in st.items()}
         tracker.log(flat, step=epoch)
@@ -79,14 +72,24 @@ def dense_mp(
             {"method": method, "epoch": epoch, "layer": layer, **st} for layer, st in stats.items()
         )
 
-    def finish(method: str, net: DenseNet, final: dict) -> None:
+    def run(method: str, net: DenseNet, hook=None, track_spectra: bool = False) -> DenseNet:
+        """Train one method; log its curves (and per-layer spectra every epoch if asked)."""
+
+        def log_epoch(epoch: int, metrics: dict) -> None:
+            tracker.log({f"{method}/{k}": v for k, v in metrics.items()}, step=epoch)
+            curves.append({"method": method, "epoch": epoch, **metrics})
+            if track_spectra:
+                log_layers(method, epoch, layer_spectra_stats(net, pruning))
+
+        final = train(net, ds, train_cfg, seed, method, hook, log_epoch)
         out = {f"{method}/{k}": final[k] for k in ("test_acc", "train_acc", "test_loss")}
         out[f"{method}/params"] = net.param_count()
         tracker.record(out)
         result.update(out)
         log.info("%s: test acc %.4f, %d parameters", method, final["test_acc"], net.param_count())
+        return net
 
-    # 1. dense reference, and its spectra before and after training
+    # 1. dense reference, its spectra before and after training, and the one-shot cut
     net = fresh()
     if not eligible_layers(net, pruning):
         raise UserError(
@@ -94,17 +97,14 @@ def dense_mp(
             "widen model.widths or lower pruning.min_dim"
         )
     before = spectra(net, pruning)
-    log_layers("mp", 0, {n: fit_stats(s, f) for n, (s, f) in before.items()})
-    finish("dense", net, train(net, ds, train_cfg, seed, "dense", log_epoch=epoch_logger("dense")))
+    run("dense", net, track_spectra=True)
     after = spectra(net, pruning)
-
-    # one-shot: prune the trained dense net once by the MP rule (f = 0), no fine-tuning
     oneshot = copy.deepcopy(net)
     mp_prune(oneshot, pruning, fraction=0.0)
     test = evaluate(oneshot, ds.x_test, ds.y_test)
     result |= {"oneshot/test_acc": test["acc"], "oneshot/params": oneshot.param_count()}
 
-    # 2. MP pruning during training; remember its budgets for the magnitude peer
+    # 2. MP pruning during training; its weight counts become the magnitude peer's budgets
     net, budgets = fresh(), {}
 
     def mp_hook(epoch: int) -> bool:
@@ -112,13 +112,10 @@ def dense_mp(
             return False
         stats = mp_prune(net, pruning, keep_fraction(epoch, pruning, epochs))
         budgets[epoch] = {name: st["params"] for name, st in stats.items()}
-        log_layers("mp", epoch, stats)
         return True
 
-    finish("mp", net, train(net, ds, train_cfg, seed, "mp", mp_hook, epoch_logger("mp")))
-    log_layers("mp", epochs, {n: fit_stats(s, f) for n, (s, f) in spectra(net, pruning).items()})
-    # the last logged rank of each layer is its final rank
-    result |= {f"mp/{r['layer']}/rank": r["rank"] for r in rank_rows if r["method"] == "mp"}
+    run("mp", net, mp_hook, track_spectra=True)
+    result |= {f"mp/{n}/rank": st["rank"] for n, st in layer_spectra_stats(net, pruning).items()}
 
     # 3. Gavish-Donoho truncation once, where the MP schedule reaches its final ranks
     net, gd_epoch = fresh(), end_epoch(pruning, epochs)
@@ -129,8 +126,8 @@ def dense_mp(
         log_layers("gd", epoch, gd_prune(net, pruning))
         return True
 
-    finish("gd", net, train(net, ds, train_cfg, seed, "gd", gd_hook, epoch_logger("gd")))
-    log_layers("gd", epochs, {n: fit_stats(s, f) for n, (s, f) in spectra(net, pruning).items()})
+    run("gd", net, gd_hook)
+    log_layers("gd", epochs, layer_spectra_stats(net, pruning))
 
     # 4. magnitude pruning to the MP run's weight count, layer by layer, same epochs
     net = fresh()
@@ -141,12 +138,7 @@ def dense_mp(
         magnitude_prune(net, budgets[epoch])
         return True
 
-    finish(
-        "magnitude",
-        net,
-        train(net, ds, train_cfg, seed, "magnitude", magnitude_hook, epoch_logger("magnitude")),
-    )
-
+    run("magnitude", net, magnitude_hook)
     result["mp/param_ratio"] = result["mp/params"] / result["dense/params"]
 
     # figures, each with the data behind it

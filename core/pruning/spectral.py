@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from core.spectral.mp import MPFit, fit_mp_bulk, gavish_donoho_threshold
+from core.spectral.mp import MPFit, fit_mp_bulk, gavish_donoho_threshold, gram_eigenvalues
 from core.training.models import DenseNet, SpectralLinear
 
 log = logging.getLogger(__name__)
@@ -163,6 +163,18 @@ def magnitude_prune(model: DenseNet, budgets: dict[str, int]) -> dict[str, dict]
         mask[torch.topk(w, k).indices] = 1.0
         layer.set_mask(mask.view(layer.shape))
         stats[name] = {"params": layer.weight_params()}
+    return stats
+
+
+@torch.no_grad()
+def layer_spectra_stats(model: DenseNet, cfg: PruningConfig) -> dict[str, dict]:
+    """:func:`layer_stats` of every eligible layer, from Gram eigenvalues (cheaper than an
+    SVD; cheap enough to log every epoch)."""
+    stats = {}
+    for name, layer in eligible_layers(model, cfg):
+        w = layer.effective_weight().detach().numpy()
+        s = torch.from_numpy(np.sqrt(gram_eigenvalues(w) * max(w.shape))[::-1].copy())
+        stats[name] = layer_stats(layer, s, fit_layer(s, layer, cfg))
     return stats
 
 
