@@ -59,6 +59,8 @@ def cell_index(x: np.ndarray, cells: int) -> tuple[np.ndarray, np.ndarray]:
 def lognormal_cells(spec: CoefficientSpec, rng: np.random.Generator) -> np.ndarray:
     """Cell values ``exp(sigma g)``, g white noise smoothed to the correlation length and
     scaled to unit variance (periodic Gaussian filter)."""
+    # LIMITATION: a filtered-noise field, not an exact Matern/Gaussian covariance; its
+    # correlation length is that of the filter only up to a constant factor.
     g = rng.standard_normal((spec.cells, spec.cells))
     width = spec.correlation * spec.cells
     if width > 0:

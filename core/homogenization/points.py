@@ -93,6 +93,8 @@ def point_set(spec: PointsSpec, coarse_n: int, fine_n: int, seed: int = 0) -> np
         darts = dart_throwing((coarse_n - 1) ** 2, spec.separation * H, rng)
         return fill_holes(darts, H / np.sqrt(2.0), resolution=8 * coarse_n)
     if spec.kind == "anisotropic":
+        # LIMITATION: the fill distance falls from H/sqrt2 towards H/2 as the aspect grows,
+        # so "equal fill distance" holds only up to that factor (reported per run).
         nx = int(round(spec.aspect * coarse_n))
         if nx > fine_n // 2:
             raise UserError(f"points.aspect={spec.aspect} puts points closer than 2 fine cells")

@@ -51,12 +51,19 @@ def splu_spd(A: sp.spmatrix) -> spla.SuperLU:
     )
 
 
-def rps_global_basis(problem: FineProblem, E: sp.csr_matrix) -> np.ndarray:
-    """Global RPS basis ``Phi`` (n, N) by the reduced formulation (one factorization of A,
-    all 2N right-hand sides in blocks). Column i is ``phi_i`` with ``phi_i(x_j) = delta_ij``."""
-    W = problem.factor.solve(E.T.toarray())
-    Z = problem.factor.solve(problem.M @ W)
-    del W
+def rps_global_basis(problem: FineProblem, E: sp.csr_matrix, block: int = 128) -> np.ndarray:
+    """Global RPS basis ``Phi`` (n, N) by the reduced formulation: one factorization of A,
+    2N solves in column blocks of ``block`` (so only ``Z = A^-1 M A^-1 E^T`` and Phi are
+    held in full). Column i is ``phi_i``, with ``phi_i(x_j) = delta_ij``."""
+    # LIMITATION: Phi is dense, n x N doubles (0.5 GB at h = 1/256, H = 1/32); the global
+    # basis is for reference and moderate N, the localized basis is the scalable one.
+    n, N = problem.A.shape[0], E.shape[0]
+    Et = sp.csc_matrix(E.T)
+    Z = np.empty((n, N))
+    for start in range(0, N, block):
+        cols = slice(start, min(start + block, N))
+        W = problem.factor.solve(Et[:, cols].toarray())
+        Z[:, cols] = problem.factor.solve(problem.M @ W)
     return Z @ theta_inverse(E @ Z)
 
 
@@ -157,6 +164,8 @@ def rps_local_basis(
 ) -> sp.csc_matrix:
     """Localized RPS basis (n, N), sparse, each ``phi_i`` supported on its ``ell``-layer
     patch; patches are solved in ``workers`` processes with a progress bar."""
+    # LIMITATION: every patch is factorized afresh: the coefficient differs from patch to
+    # patch, so identical geometry cannot be reused; cost per patch grows like (ell H/h)^3.
     patches = build_patches(problem, points, coarse_n, ell)
     n_chunks = min(len(patches), max(1, 8 * workers))
     chunks = [list(c) for c in np.array_split(np.array(patches, dtype=object), n_chunks)]
@@ -197,6 +206,8 @@ def recover(Phi: np.ndarray | sp.spmatrix, values: np.ndarray) -> np.ndarray:
 def coarse_p1_space(problem: FineProblem, coarse_n: int) -> sp.csc_matrix:
     """Coarse P1 hat functions of the H = 1/coarse_n mesh written in the fine basis (n, N_H):
     the prolongation of the nested meshes, so Galerkin with it is exact coarse FEM."""
+    # LIMITATION: nested meshes only (fine_n a multiple of coarse_n), so that the hats are
+    # exactly fine P1 functions and coarse FEM uses the fine-element coefficient exactly.
     if problem.fine_n % coarse_n:
         raise UserError(f"fine_n={problem.fine_n} must be a multiple of coarse n={coarse_n}")
     ticks = np.linspace(0.0, 1.0, coarse_n + 1)
