@@ -18,6 +18,12 @@ from typing import Any
 from core.errors import ConfigError
 
 
+def require(condition: bool, message: str) -> None:
+    """Raise ConfigError(message) unless ``condition``: range checks in ``__post_init__``."""
+    if not condition:
+        raise ConfigError(message)
+
+
 def build(tp: Any, value: Any, where: str) -> Any:
     """Convert ``value`` to the annotated type ``tp`` or raise ConfigError naming ``where``."""
     if tp is Any or tp is inspect.Parameter.empty:
@@ -104,13 +110,26 @@ def from_dict(cls: type, data: Mapping[str, Any], where: str = "") -> Any:
     return cls(**kwargs)
 
 
-def call_checked(fn: Callable[..., Any], kwargs: Mapping[str, Any], **extra: Any) -> Any:
-    """Call ``fn(**kwargs, **extra)`` after checking ``kwargs`` against its annotations."""
+def call_checked(
+    fn: Callable[..., Any],
+    kwargs: Mapping[str, Any],
+    names: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> Any:
+    """Call ``fn(**kwargs, **extra)`` after checking ``kwargs`` against its annotations.
+
+    ``names`` maps an argument to the config key the user types (``train_cfg`` ->
+    ``train``), so that messages name what to fix on the command line.
+    """
+    names = names or {}
     sig = inspect.signature(fn)
     hints = typing.get_type_hints(fn)
     unknown = sorted(set(kwargs) - set(sig.parameters))
     if unknown:
         valid = sorted(p for p in sig.parameters if p not in extra)
         raise ConfigError(f"unknown argument {unknown[0]}; {fn.__name__} takes {', '.join(valid)}")
-    built = {name: build(hints.get(name, Any), value, name) for name, value in kwargs.items()}
+    built = {
+        name: build(hints.get(name, Any), value, names.get(name, name))
+        for name, value in kwargs.items()
+    }
     return fn(**built, **extra)

@@ -74,7 +74,9 @@ class Tracker:
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.values: dict[str, Any] = {}
-        self._metrics = (self.run_dir / "metrics.jsonl").open("a")
+        # a rerun into the same folder starts clean: no stale summary, metrics from scratch
+        (self.run_dir / "summary.json").unlink(missing_ok=True)
+        self._metrics = (self.run_dir / "metrics.jsonl").open("w")
         self._wandb = None
         if logger and logger.get("kind") == "wandb":
             self._wandb = self._start_wandb(logger, config)
@@ -86,19 +88,31 @@ class Tracker:
             return None
         try:
             import wandb
-
-            return wandb.init(
-                project=logger.get("project", "scalelab"),
-                entity=logger.get("entity"),
-                name=logger.get("name"),
-                group=logger.get("group"),
-                tags=list(logger.get("tags") or []),
-                mode=mode,
-                dir=str(self.run_dir),
-                config=dict(config or {}),
-                reinit="create_new",
-            )
+        except Exception as err:
+            log.warning("wandb is off for this run: %s", err)
+            return None
+        kwargs = dict(
+            project=logger.get("project", "scalelab"),
+            entity=logger.get("entity"),
+            name=logger.get("name"),
+            group=logger.get("group"),
+            tags=list(logger.get("tags") or []),
+            dir=str(self.run_dir),
+            config=dict(config or {}),
+            reinit="create_new",
+        )
+        try:
+            # a short timeout: an unreachable server must not hold the run up
+            settings = wandb.Settings(init_timeout=float(logger.get("init_timeout", 15)))
+            return wandb.init(mode=mode, settings=settings, **kwargs)
         except Exception as err:  # a wandb failure never fails the run
+            if mode != "online":
+                log.warning("wandb is off for this run: %s", err)
+                return None
+            log.warning("wandb online failed (%s); logging offline, `wandb sync` later", err)
+        try:
+            return wandb.init(mode="offline", **kwargs)
+        except Exception as err:
             log.warning("wandb is off for this run: %s", err)
             return None
 
@@ -182,7 +196,7 @@ class Tracker:
         return path
 
     def close(self) -> None:
-        """Flush files and finish the wandb run (if any)."""
+        """Flush files and finish the wandb run (if any). Safe to call twice."""
         self._metrics.close()
         if self._wandb is not None:
             self._to_wandb("finish")

@@ -4,24 +4,28 @@ submitit) find it and its resolvers by reference."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
+import signal
 import sys
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import hydra
 import numpy as np
 from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from hydra.utils import get_method
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from core.config import call_checked
-from core.errors import UserError
+from core.errors import ConfigError, UserError
 from core.tracking import Tracker
 from runners.catalog import CONF_DIR
 
@@ -62,12 +66,61 @@ def headline(result: dict) -> str:
     return ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in items)
 
 
-def _resolved(cfg: DictConfig, key: str | None = None) -> dict | None:
+class Terminated(Exception):
+    """SIGTERM arrived (SLURM time limit, ``timeout``, ``kill``)."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+class FailedJobsCallback(Callback):
+    """After a sweep, log which jobs failed (from their summaries) and exit with status 1."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: object) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        failed = []
+        for path in sorted(sweep_dir.rglob("summary.json")):
+            try:
+                summary = json.loads(path.read_text())
+            except (OSError, ValueError):
+                summary = {"status": "unreadable"}
+            if not isinstance(summary, dict) or summary.get("status") != "ok":
+                failed.append(str(path.parent))
+        if failed:
+            log.error("%d job(s) of the sweep failed: %s", len(failed), ", ".join(failed))
+            sys.exit(1)
+
+
+def _on_sigterm(handler):
+    """Install a SIGTERM handler where possible (main thread); return the previous one."""
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except (ValueError, TypeError):  # not the main thread, or no previous Python handler
+        return None
+
+
+def _source_keys(task: DictConfig) -> dict[str, str]:
+    """Task argument -> the config key it interpolates (``train_cfg: ${train}`` -> train)."""
+    raw = OmegaConf.to_container(task, resolve=False)
+    return {
+        arg: value[2:-1]
+        for arg, value in raw.items()
+        if isinstance(value, str)
+        and value.startswith("${")
+        and value.endswith("}")
+        and ":" not in value
+    }
+
+
+def _resolved(cfg: DictConfig, key: str | None = None) -> Any:
     """``cfg`` (or ``cfg[key]``) as a plain resolved dict; None when it cannot be resolved
     (the error then surfaces inside the run, where it is written to the summary)."""
     try:
         node = cfg if key is None else cfg.get(key)
-        return None if node is None else OmegaConf.to_container(node, resolve=True)
+        if not OmegaConf.is_config(node):
+            return node  # a plain value (or None)
+        return OmegaConf.to_container(node, resolve=True)
     except Exception:
         return None
 
@@ -80,17 +133,22 @@ def main(cfg: DictConfig) -> None:
     name = cfg.get("name") or hydra_cfg.runtime.choices.get("experiment")
     log.info("experiment %s, seed %s, output %s", name, cfg.seed, run_dir)
 
-    seed_everything(int(cfg.seed))
     start = time.perf_counter()
     tracker = Tracker(run_dir, _resolved(cfg, "logger"), config=_resolved(cfg))
-    tracker.record({"experiment": name, "seed": cfg.seed})
-    failed = False
+    tracker.record({"experiment": name, "seed": _resolved(cfg, "seed")})
+    failed, exit_code = False, 0
+    previous_sigterm = _on_sigterm(_raise_terminated)
     try:
+        seed = cfg.seed
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+            raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+        seed_everything(seed)
         if cfg.get("task") is None:
             raise UserError(f"experiment {name} has no task: its config must set task._target_")
         task = OmegaConf.to_container(cfg.task, resolve=True)
         target = task.pop("_target_")
-        result = call_checked(get_method(target), task, tracker=tracker)
+        names = _source_keys(cfg.task)
+        result = call_checked(get_method(target), task, names=names, tracker=tracker)
         tracker.record({"elapsed_s": time.perf_counter() - start})
         tracker.summary(result)
         log.info("done in %.1f s: %s", time.perf_counter() - start, headline(result))
@@ -98,16 +156,21 @@ def main(cfg: DictConfig) -> None:
         failed = True
         tracker.summary(error=f"{type(err).__name__}: {err}")
         log.error("run failed: %s", err)
-    except KeyboardInterrupt:
-        tracker.summary(error="interrupted")
-        raise
+    except (KeyboardInterrupt, Terminated) as err:
+        reason = "terminated" if isinstance(err, Terminated) else "interrupted"
+        tracker.summary(error=reason)
+        log.error("run %s; its summary is written", reason)
+        exit_code = 143 if isinstance(err, Terminated) else 130
     except Exception as err:
         failed = True
         tracker.summary(error=f"{type(err).__name__}: {err}")
         log.exception("run failed with an unexpected error (a bug: please report it)")
     finally:
+        _on_sigterm(previous_sigterm)
         tracker.close()
 
+    if exit_code:  # interrupted or terminated: stop, a sweep too
+        sys.exit(exit_code)
     # In a sweep the other jobs go on; a single run reports failure in its exit status.
     if failed and hydra_cfg.mode == RunMode.RUN:
         sys.exit(1)

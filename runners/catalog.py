@@ -44,11 +44,13 @@ def check_argv(argv: list[str]) -> str | None:
     """Message for a missing/unknown experiment or group choice in ``argv``, else None."""
     if any(a.split("=")[0] in HYDRA_INFO_FLAGS for a in argv):
         return None
+    if any(a.startswith(("+experiment=", "++experiment=")) for a in argv):
+        return "write experiment=<name> without '+': the root config already has the group"
     overrides = [a.lstrip("+~") for a in argv if "=" in a and not a.startswith("-")]
     pairs = [o.split("=", 1) for o in overrides]
     groups = {p.name for p in CONF_DIR.iterdir() if p.is_dir() and p.name != "hydra"}
 
-    if not any(key == "experiment" for key, _ in pairs):
+    if not any(key == "experiment" and value not in ("", "null") for key, value in pairs):
         return (
             "no experiment given. Run one with\n"
             "  python -m runners.run experiment=<name> [key=value ...]\n"
@@ -57,18 +59,21 @@ def check_argv(argv: list[str]) -> str | None:
     for key, value in pairs:
         if key not in groups:
             continue
-        valid = choices(key)
-        for name in _sweep_values(value):
-            if name not in valid and name != "null":
+        valid, names = choices(key), _sweep_values(value)
+        for name in [] if names is None else names or [value]:
+            if name not in valid:
                 return f"unknown {key} '{name}'. Valid choices for {key}=:\n{format_choices(key)}"
     return None
 
 
-def _sweep_values(value: str) -> list[str]:
-    """Names in a plain or comma-separated sweep value (``a,b``); other sweep syntax as-is."""
-    if value.startswith(("choice(", "range(", "glob(", "interval(")):
-        return []
-    return [v.strip() for v in value.split(",") if v.strip()]
+def _sweep_values(value: str) -> list[str] | None:
+    """Names in a plain, comma-separated (``a,b``) or ``choice(a,b)`` value; None for other
+    sweep functions (``glob(...)``), which Hydra checks itself."""
+    if value.startswith("choice(") and value.endswith(")"):
+        value = value[len("choice(") : -1]
+    elif value.startswith(("range(", "glob(", "interval(")):
+        return None
+    return [v.strip().strip("'\"") for v in value.split(",") if v.strip()]
 
 
 def exit_on_bad_argv(argv: list[str] | None = None) -> None:

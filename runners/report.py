@@ -29,19 +29,29 @@ def read_runs(root: Path) -> pd.DataFrame:
     for summary in sorted(root.rglob("summary.json")):
         run = summary.parent
         row: dict = {"run": str(run.relative_to(root)) or "."}
-        overrides = run / ".hydra" / "overrides.yaml"
-        if overrides.is_file():
-            for item in yaml.safe_load(overrides.read_text()) or []:
-                key, _, value = str(item).lstrip("+~").partition("=")
-                if not key.startswith("hydra"):
-                    row[f"cfg:{key}"] = value
+        for item in _overrides(run / ".hydra" / "overrides.yaml"):
+            key, _, value = str(item).lstrip("+~").partition("=")
+            if not key.startswith("hydra"):
+                row[f"cfg:{key}"] = value
         try:
             values = json.loads(summary.read_text())
-        except json.JSONDecodeError as err:
+        except (ValueError, OSError) as err:  # bad JSON or not text at all
             values = {"status": "unreadable", "error": str(err)}
+        if not isinstance(values, dict):
+            values = {"status": "unreadable", "error": f"summary holds {type(values).__name__}"}
         row.update({k: v for k, v in values.items() if not isinstance(v, (dict, list))})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _overrides(path: Path) -> list:
+    """The override strings of a run (Hydra's overrides.yaml); [] when missing or unreadable."""
+    try:
+        items = yaml.safe_load(path.read_text()) if path.is_file() else []
+    except (yaml.YAMLError, OSError, UnicodeDecodeError):
+        log.warning("ignoring unreadable %s", path)
+        return []
+    return items if isinstance(items, list) else []
 
 
 def group_over_seeds(runs: pd.DataFrame) -> pd.DataFrame:
@@ -136,7 +146,16 @@ def main(argv: list[str] | None = None) -> None:
     if not args.dir.is_dir():
         print(f"{args.dir} is not a folder", file=sys.stderr)
         sys.exit(2)
-    write_report(args.dir, args.out or args.dir, args.metrics)
+    out = args.out or args.dir
+    if out.exists() and not out.is_dir():
+        print(f"--out {out} is a file; give a folder", file=sys.stderr)
+        sys.exit(2)
+    try:
+        re.compile(args.metrics)
+    except re.error as err:
+        print(f"--metrics {args.metrics!r} is not a regular expression: {err}", file=sys.stderr)
+        sys.exit(2)
+    write_report(args.dir, out, args.metrics)
 
 
 if __name__ == "__main__":

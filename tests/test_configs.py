@@ -1,6 +1,7 @@
 """Every experiment config composes, names a real function, and passes its argument schema."""
 
 import inspect
+import re
 import typing
 
 import pytest
@@ -61,3 +62,41 @@ def test_launcher_presets_compose_onto_their_plugins(launcher, target):
             return_hydra_config=True,
         )
     assert cfg.hydra.launcher._target_.endswith(target)
+
+
+@pytest.mark.parametrize(
+    ("cls", "data", "message"),
+    [
+        ("TrainConfig", {"batch_size": 0}, "train.batch_size must be >= 1"),
+        ("TrainConfig", {"lr": -1.0}, "train.lr must be > 0"),
+        ("PruningConfig", {"every": 0}, "pruning.every must be >= 1"),
+        ("PruningConfig", {"keep_start": 2.0}, "pruning.keep_start must be in [0, 1]"),
+        ("PruningConfig", {"tw_level": 0.5}, "pruning.tw_level must be one of"),
+        ("ModelConfig", {"widths": [64, 0]}, "model.widths must be positive"),
+        ("DataConfig", {"limit": 0}, "data.limit must be >= 1"),
+    ],
+)
+def test_out_of_range_values_are_rejected_before_work(cls, data, message):
+    from core.config import from_dict
+    from core.errors import ConfigError
+    from core.pruning.spectral import PruningConfig
+    from core.training.data import DataConfig
+    from core.training.loop import TrainConfig
+    from core.training.models import ModelConfig
+
+    classes = {c.__name__: c for c in (TrainConfig, PruningConfig, ModelConfig, DataConfig)}
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        from_dict(classes[cls], data)
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["experiment=null"], "no experiment given"),
+        (["+experiment=pruning/esd"], "without '+'"),
+        (["experiment=choice(pruning/esd,nope)"], "unknown experiment 'nope'"),
+        (["experiment=pruning/esd", "data=null"], "unknown data 'null'"),
+    ],
+)
+def test_argv_check_catches_null_plus_and_choice(argv, expected):
+    assert expected in check_argv(argv)

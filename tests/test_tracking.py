@@ -62,3 +62,27 @@ def test_wandb_offline_run_writes_its_folder(tmp_path, monkeypatch):
         tracker.log({"train/loss": 1.0}, step=0)
         tracker.summary({"test/acc": 0.5})
     assert (tmp_path / "wandb").is_dir()
+
+
+def test_wandb_online_failure_falls_back_to_offline(tmp_path, monkeypatch):
+    modes = []
+
+    def init(mode, **_):
+        modes.append(mode)
+        if mode == "online":
+            raise TimeoutError("no network")
+        return types.SimpleNamespace(log=lambda *a, **k: None, finish=lambda: None, summary={})
+
+    fake = types.SimpleNamespace(init=init, Settings=lambda **_: None)
+    monkeypatch.setitem(sys.modules, "wandb", fake)
+    monkeypatch.setenv("WANDB_MODE", "online")
+    with Tracker(tmp_path, logger={"kind": "wandb"}) as tracker:
+        tracker.summary({"a/b": 1.0})
+    assert modes == ["online", "offline"]
+
+
+def test_rerun_into_the_same_folder_starts_clean(tmp_path):
+    for value in (1.0, 2.0):
+        with Tracker(tmp_path) as tracker:
+            tracker.log({"train/loss": value}, step=0)
+    assert (tmp_path / "metrics.jsonl").read_text().count("\n") == 1

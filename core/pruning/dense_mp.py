@@ -2,8 +2,8 @@
 
 From one initialization, four networks are trained with the same data order: ``dense``
 (no pruning), ``mp`` (the MP rule of :mod:`core.pruning.spectral`), ``gd`` (one
-truncation to the Gavish-Donoho rank at the epoch where the MP schedule ends, so both
-methods train dense-ish for as long and fine-tune for as long) and ``magnitude`` (unstructured
+truncation to the Gavish-Donoho rank at the MP schedule's last pruning epoch, so both
+reach their final ranks together and fine-tune for as long) and ``magnitude`` (unstructured
 magnitude pruning to the MP run's per-layer weight count at each of its pruning epochs).
 A ``oneshot`` number prunes the trained dense net once by the MP rule, with no fine-tuning.
 """
@@ -18,7 +18,6 @@ from core.pruning import plots
 from core.pruning.spectral import (
     PruningConfig,
     eligible_layers,
-    end_epoch,
     gd_prune,
     is_prune_epoch,
     keep_fraction,
@@ -117,8 +116,10 @@ def dense_mp(
     run("mp", net, mp_hook, track_spectra=True)
     result |= {f"mp/{n}/rank": st["rank"] for n, st in layer_spectra_stats(net, pruning).items()}
 
-    # 3. Gavish-Donoho truncation once, where the MP schedule reaches its final ranks
-    net, gd_epoch = fresh(), end_epoch(pruning, epochs)
+    # 3. Gavish-Donoho truncation once, at the MP schedule's last pruning epoch (none if the
+    # schedule never prunes, so that the comparison stays like for like)
+    net = fresh()
+    gd_epoch = max(budgets, default=None)
 
     def gd_hook(epoch: int) -> bool:
         if epoch != gd_epoch:

@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 
 from core.errors import DataNotFoundError, UserError
 from core.pruning import plots
-from core.spectral.mp import fit_mp_bulk, gram_eigenvalues
+from core.spectral.mp import check_fit_options, fit_mp_bulk, gram_eigenvalues
 from core.tracking import Tracker
 from core.training.data import DataConfig, load_dataset
 from core.training.loop import TrainConfig, train
@@ -29,22 +29,46 @@ def load_matrices(path: str | Path) -> dict[str, np.ndarray]:
     path = Path(path).expanduser()
     if not path.is_file():
         raise DataNotFoundError(f"weights file {path} does not exist; pass weights=<path>")
-    if path.suffix == ".npy":
-        arrays = {path.stem: np.load(path)}
-    elif path.suffix == ".npz":
-        arrays = dict(np.load(path))
+    if path.suffix in (".npy", ".npz"):
+        try:
+            loaded = np.load(path)
+            arrays = {path.stem: loaded} if path.suffix == ".npy" else dict(loaded)
+        except (ValueError, OSError) as err:
+            raise UserError(f"{path} is not a numeric .npy/.npz array file: {err}") from None
     else:
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as err:
-            raise UserError(f"{path} is not a torch state dict or .npy/.npz file: {err}") from None
+            raise UserError(
+                f"{path} is not a torch state dict or .npy/.npz file ({type(err).__name__}: {err})"
+            ) from None
         for key in ("state_dict", "model", "model_state_dict"):
             if isinstance(state, dict) and isinstance(state.get(key), dict):
                 state = state[key]
         if not isinstance(state, dict):
             raise UserError(f"{path} holds a {type(state).__name__}, not a state dict")
         arrays = {k: v.float().numpy() for k, v in state.items() if torch.is_tensor(v)}
-    return {k: a.reshape(a.shape[0], -1) for k, a in arrays.items() if np.ndim(a) >= 2}
+    mats = {
+        k: np.asarray(a, dtype=np.float64).reshape(a.shape[0], -1)
+        for k, a in arrays.items()
+        if np.ndim(a) >= 2 and _is_real(np.asarray(a).dtype)
+    }
+    if not mats:
+        shapes = ", ".join(f"{k} {np.shape(a)}" for k, a in list(arrays.items())[:6]) or "nothing"
+        raise UserError(
+            f"{path} holds no 2-D numeric array (found {shapes}); pass a weight matrix or a "
+            "state dict with weight matrices"
+        )
+    for name, w in mats.items():
+        if not np.isfinite(w).all():
+            raise UserError(f"weight {name} in {path} has NaN or inf entries")
+        if not np.any(w):
+            raise UserError(f"weight {name} in {path} is all zeros: it has no spectrum to fit")
+    return mats
+
+
+def _is_real(dtype: np.dtype) -> bool:
+    return np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.integer)
 
 
 def network_matrices(
@@ -79,6 +103,7 @@ def esd(
     Returns ``esd/layers`` (matrices analyzed), ``esd/spikes`` (total spikes) and
     ``esd/median_gof`` (median sup-CDF distance of the fits).
     """
+    check_fit_options(alpha, tw_level)
     mats = load_matrices(weights) if weights else network_matrices(model, data, train_cfg, seed)
     mats = {k: v for k, v in mats.items() if min(v.shape) >= min_dim}
     if not mats:

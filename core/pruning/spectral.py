@@ -15,7 +15,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from core.spectral.mp import MPFit, fit_mp_bulk, gavish_donoho_threshold, gram_eigenvalues
+from core.config import require
+from core.spectral.mp import (
+    MPFit,
+    check_fit_options,
+    fit_mp_bulk,
+    gavish_donoho_threshold,
+    gram_eigenvalues,
+)
 from core.training.models import DenseNet, SpectralLinear
 
 log = logging.getLogger(__name__)
@@ -38,6 +45,16 @@ class PruningConfig:
     alpha: float = 0.25
     # Tracy-Widom level of the edge margin: 0.9, 0.95 or 0.99
     tw_level: float = 0.95
+
+    def __post_init__(self) -> None:
+        require(self.every >= 1, f"pruning.every must be >= 1, got {self.every}")
+        require(self.start_epoch >= 1, f"pruning.start_epoch must be >= 1, got {self.start_epoch}")
+        require(
+            0 <= self.keep_start <= 1,
+            f"pruning.keep_start must be in [0, 1], got {self.keep_start}",
+        )
+        require(self.min_dim >= 2, f"pruning.min_dim must be >= 2, got {self.min_dim}")
+        check_fit_options(self.alpha, self.tw_level, "pruning.")
 
 
 def end_epoch(cfg: PruningConfig, epochs: int) -> int:

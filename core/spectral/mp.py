@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
+from core.errors import ConfigError
+
 # Quantiles of the Tracy-Widom law for beta = 1 (real matrices), for the edge margin.
 TW1_QUANTILES = {0.90: 0.4501, 0.95: 0.9793, 0.99: 2.0234}
 
@@ -70,10 +72,19 @@ def mp_quantiles(q: np.ndarray, gamma: float, sigma2: float = 1.0, grid: int = 4
     return sigma2 * np.interp(np.asarray(q, dtype=float), mp_cdf(xs, gamma), xs)
 
 
+def check_fit_options(alpha: float, tw_level: float, prefix: str = "") -> None:
+    """Raise ConfigError unless ``0 <= alpha < 0.5`` and ``tw_level`` has a tabulated quantile."""
+    if not 0 <= alpha < 0.5:
+        raise ConfigError(f"{prefix}alpha must be in [0, 0.5), got {alpha}")
+    if tw_level not in TW1_QUANTILES:
+        raise ConfigError(
+            f"{prefix}tw_level must be one of {sorted(TW1_QUANTILES)}, got {tw_level}"
+        )
+
+
 def tw_margin(gamma: float, n_big: int, level: float = 0.95) -> float:
     """Tracy-Widom margin added to the unit edge: ``t N^-2/3 gamma^-1/6 (1+sqrt(gamma))^4/3``."""
-    if level not in TW1_QUANTILES:
-        raise ValueError(f"tw_level must be one of {sorted(TW1_QUANTILES)}, got {level}")
+    check_fit_options(0.0, level)
     t = TW1_QUANTILES[level]
     edge = (1.0 + np.sqrt(gamma)) ** (4.0 / 3.0)
     return t * n_big ** (-2.0 / 3.0) * gamma ** (-1.0 / 6.0) * edge

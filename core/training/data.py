@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from core.config import require
 from core.errors import DataNotFoundError, UserError
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,13 @@ class DataConfig:
     test_size: int = 1000
     # use only the first ``limit`` training samples (tiny runs in tests); null = all
     limit: int | None = None
+
+    def __post_init__(self) -> None:
+        require(
+            self.limit is None or self.limit >= 1,
+            f"data.limit must be >= 1 or null, got {self.limit}",
+        )
+        require(self.test_size >= 1, f"data.test_size must be >= 1, got {self.test_size}")
 
 
 @dataclass
@@ -73,7 +81,7 @@ def _digits(cfg: DataConfig) -> tuple[np.ndarray, ...]:
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
-    return _split(bunch.data / 16.0, bunch.target, min(cfg.test_size, 360), cfg.split_seed)
+    return _split(bunch.data / 16.0, bunch.target, cfg.test_size, cfg.split_seed)
 
 
 def _mnist1d(cfg: DataConfig) -> tuple[np.ndarray, ...]:

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from core.config import require
 from core.errors import DivergedError
 from core.training.data import Dataset
 
@@ -32,6 +33,14 @@ class TrainConfig:
     # penalties lambda_1 ||W||_1 + lambda_2 ||W||_F^2 summed over weight matrices
     l1: float = 0.0
     l2: float = 0.0
+
+    def __post_init__(self) -> None:
+        require(self.epochs >= 0, f"train.epochs must be >= 0, got {self.epochs}")
+        require(self.lr > 0, f"train.lr must be > 0, got {self.lr}")
+        require(0 <= self.momentum < 1, f"train.momentum must be in [0, 1), got {self.momentum}")
+        require(0 < self.lr_decay <= 1, f"train.lr_decay must be in (0, 1], got {self.lr_decay}")
+        require(self.batch_size >= 1, f"train.batch_size must be >= 1, got {self.batch_size}")
+        require(self.l1 >= 0 and self.l2 >= 0, "train.l1 and train.l2 must be >= 0")
 
 
 def weight_matrices(model: nn.Module) -> list[torch.Tensor]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from torch import nn
 
-from core.errors import UserError
+from core.config import require
+from core.errors import DataNotFoundError, UserError
 
 
 @dataclass
@@ -23,6 +25,12 @@ class ModelConfig:
     name: str = "resnet18"
     # timm: optional local checkpoint (state dict) to load; weights are never downloaded
     checkpoint: str | None = None
+
+    def __post_init__(self) -> None:
+        require(
+            all(w >= 1 for w in self.widths),
+            f"model.widths must be positive integers, got {self.widths}",
+        )
 
 
 class SpectralLinear(nn.Module):
@@ -134,6 +142,14 @@ def build_timm(cfg: ModelConfig, n_classes: int, in_chans: int = 3) -> nn.Module
         raise UserError(f"unknown timm model '{cfg.name}'; similar names: {', '.join(close)}")
     model = timm.create_model(cfg.name, pretrained=False, num_classes=n_classes, in_chans=in_chans)
     if cfg.checkpoint:
-        state = torch.load(cfg.checkpoint, map_location="cpu", weights_only=True)
-        model.load_state_dict(state.get("state_dict", state))
+        path = Path(cfg.checkpoint).expanduser()
+        if not path.is_file():
+            raise DataNotFoundError(f"model.checkpoint {path} does not exist")
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            model.load_state_dict(state.get("state_dict", state))
+        except Exception as err:
+            raise UserError(
+                f"model.checkpoint {path} is not a state dict of timm's {cfg.name}: {err}"
+            ) from None
     return model
