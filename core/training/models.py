@@ -3,6 +3,7 @@ timm image models built without pretrained weights."""
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,10 +137,13 @@ def build_timm(cfg: ModelConfig, n_classes: int, in_chans: int = 3) -> nn.Module
     from a local checkpoint. Unknown names raise UserError with close matches."""
     import timm
 
-    if cfg.name not in timm.list_models():
-        stem = cfg.name.split("_")[0][:4]
-        close = [n for n in timm.list_models(f"*{stem}*")][:12]
-        raise UserError(f"unknown timm model '{cfg.name}'; similar names: {', '.join(close)}")
+    names = timm.list_models()
+    if cfg.name not in names:
+        close = difflib.get_close_matches(cfg.name, names, n=10, cutoff=0.5)
+        raise UserError(
+            f"unknown timm model '{cfg.name}'; close names: {', '.join(close) or 'none'} "
+            "(python -c 'import timm; print(timm.list_models())' lists all)"
+        )
     model = timm.create_model(cfg.name, pretrained=False, num_classes=n_classes, in_chans=in_chans)
     if cfg.checkpoint:
         path = Path(cfg.checkpoint).expanduser()
