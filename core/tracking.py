@@ -103,15 +103,19 @@ class Tracker:
         )
         try:
             # a short timeout: an unreachable server must not hold the run up
-            settings = wandb.Settings(init_timeout=float(logger.get("init_timeout", 15)))
-            return wandb.init(mode=mode, settings=settings, **kwargs)
+            settings = wandb.Settings(
+                init_timeout=float(logger.get("init_timeout", 15)), silent=True, console="off"
+            )
+            run = wandb.init(mode=mode, settings=settings, **kwargs)
+            log.info("wandb %s run in %s", mode, _wandb_run_folder(run))
+            return run
         except Exception as err:  # a wandb failure never fails the run
             if mode != "online":
                 log.warning("wandb is off for this run: %s", err)
                 return None
             log.warning("wandb online failed (%s); logging offline, `wandb sync` later", err)
         try:
-            return wandb.init(mode="offline", **kwargs)
+            return wandb.init(mode="offline", settings=wandb.Settings(silent=True), **kwargs)
         except Exception as err:
             log.warning("wandb is off for this run: %s", err)
             return None
@@ -198,6 +202,8 @@ class Tracker:
     def close(self) -> None:
         """Flush files and finish the wandb run (if any). Safe to call twice."""
         self._metrics.close()
+        if self._wandb is not None and self._wandb.settings.mode == "offline":
+            log.info("upload the wandb run later: wandb sync %s", _wandb_run_folder(self._wandb))
         if self._wandb is not None:
             self._to_wandb("finish")
             self._wandb = None
@@ -213,6 +219,11 @@ def _is_scalar(value: Any) -> bool:
     if isinstance(value, bool | int | str):
         return True
     return isinstance(value, float) and not math.isnan(value)
+
+
+def _wandb_run_folder(run: Any) -> Path:
+    """The ``offline-run-*`` (or ``run-*``) folder of a wandb run: what ``wandb sync`` takes."""
+    return Path(run.dir).parent
 
 
 def _wandb_image(path: Path) -> Any:
