@@ -78,6 +78,7 @@ class Tracker:
         (self.run_dir / "summary.json").unlink(missing_ok=True)
         self._metrics = (self.run_dir / "metrics.jsonl").open("w")
         self._wandb = None
+        self._wandb_offline = False
         if logger and logger.get("kind") == "wandb":
             self._wandb = self._start_wandb(logger, config)
 
@@ -107,6 +108,7 @@ class Tracker:
                 init_timeout=float(logger.get("init_timeout", 15)), silent=True, console="off"
             )
             run = wandb.init(mode=mode, settings=settings, **kwargs)
+            self._wandb_offline = mode == "offline"
             log.info("wandb %s run in %s", mode, _wandb_run_folder(run))
             return run
         except Exception as err:  # a wandb failure never fails the run
@@ -115,6 +117,7 @@ class Tracker:
                 return None
             log.warning("wandb online failed (%s); logging offline, `wandb sync` later", err)
         try:
+            self._wandb_offline = True
             return wandb.init(mode="offline", settings=wandb.Settings(silent=True), **kwargs)
         except Exception as err:
             log.warning("wandb is off for this run: %s", err)
@@ -202,7 +205,7 @@ class Tracker:
     def close(self) -> None:
         """Flush files and finish the wandb run (if any). Safe to call twice."""
         self._metrics.close()
-        if self._wandb is not None and self._wandb.settings.mode == "offline":
+        if self._wandb is not None and self._wandb_offline:
             log.info("upload the wandb run later: wandb sync %s", _wandb_run_folder(self._wandb))
         if self._wandb is not None:
             self._to_wandb("finish")
