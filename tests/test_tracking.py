@@ -71,7 +71,12 @@ def test_wandb_online_failure_falls_back_to_offline(tmp_path, monkeypatch):
         modes.append(mode)
         if mode == "online":
             raise TimeoutError("no network")
-        return types.SimpleNamespace(log=lambda *a, **k: None, finish=lambda: None, summary={})
+        return types.SimpleNamespace(
+            log=lambda *a, **k: None,
+            finish=lambda: None,
+            summary={},
+            dir=str(tmp_path / "w" / "f"),
+        )
 
     fake = types.SimpleNamespace(init=init, Settings=lambda **_: None)
     monkeypatch.setitem(sys.modules, "wandb", fake)
