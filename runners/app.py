@@ -132,6 +132,7 @@ def main(cfg: DictConfig) -> None:
     run_dir = Path(hydra_cfg.runtime.output_dir)
     name = cfg.get("name") or hydra_cfg.runtime.choices.get("experiment")
     log.info("experiment %s, seed %s, output %s", name, cfg.seed, run_dir)
+    logging.getLogger("skfem").setLevel(logging.WARNING)  # one INFO line per assembly
 
     start = time.perf_counter()
     tracker = Tracker(run_dir, _resolved(cfg, "logger"), config=_resolved(cfg))

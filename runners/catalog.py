@@ -6,6 +6,8 @@ exit status 2 instead of a traceback.
 
 from __future__ import annotations
 
+import difflib
+import re
 import sys
 from pathlib import Path
 
@@ -66,6 +68,49 @@ def check_argv(argv: list[str]) -> str | None:
     return None
 
 
+def check_keys(argv: list[str]) -> str | None:
+    """Message for an override of a key the composed config does not have, naming the
+    valid keys at that level; None when the overrides compose (or fail for another reason,
+    which Hydra then reports itself). Sweeps (``-m``) are left to Hydra."""
+    if any(a in ("-m", "--multirun") or a.split("=")[0] in HYDRA_INFO_FLAGS for a in argv):
+        return None
+    overrides = [a for a in argv if "=" in a and not a.startswith("-")]
+    mine = [o for o in overrides if not o.startswith(("hydra.", "hydra/", "+", "~"))]
+    from hydra import compose, initialize_config_dir
+    from omegaconf import DictConfig, OmegaConf
+
+    def composed(items: list[str]):
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            return compose("config", overrides=items)
+
+    try:
+        composed(mine)
+        return None
+    except Exception as err:
+        match = re.search(r"Could not override '([^']+)'", str(err))
+        if not match or "To append to your config" not in str(err):
+            return None
+    key = match.group(1)
+    rest = [o for o in mine if o.split("=", 1)[0] != key]
+    try:
+        cfg = composed(rest)
+    except Exception:
+        return None
+    # walk down to the deepest existing parent of the misspelt key
+    parts, prefix = key.split("."), []
+    node = cfg
+    while parts and isinstance(node, DictConfig) and parts[0] in node:
+        prefix.append(parts.pop(0))
+        node = node[prefix[-1]]
+    if not isinstance(node, DictConfig):
+        return None
+    where = ".".join(prefix)
+    valid = ", ".join(sorted(str(k) for k in OmegaConf.to_container(node, resolve=False)))
+    close = difflib.get_close_matches(parts[0], [str(k) for k in node], n=1)
+    hint = f" Did you mean {'.'.join([*prefix, close[0], *parts[1:]])}?" if close else ""
+    return f"unknown key {key}.{hint} Valid keys{' of ' + where if where else ''}: {valid}"
+
+
 def _sweep_values(value: str) -> list[str] | None:
     """Names in a plain, comma-separated (``a,b``) or ``choice(a,b)`` value; None for other
     sweep functions (``glob(...)``), which Hydra checks itself."""
@@ -78,7 +123,8 @@ def _sweep_values(value: str) -> list[str] | None:
 
 def exit_on_bad_argv(argv: list[str] | None = None) -> None:
     """Print the message of :func:`check_argv` to stderr and exit 2 when there is one."""
-    message = check_argv(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    message = check_argv(argv) or check_keys(argv)
     if message:
         print(message, file=sys.stderr)
         sys.exit(2)

@@ -39,7 +39,13 @@ def read_runs(root: Path) -> pd.DataFrame:
             values = {"status": "unreadable", "error": str(err)}
         if not isinstance(values, dict):
             values = {"status": "unreadable", "error": f"summary holds {type(values).__name__}"}
-        row.update({k: v for k, v in values.items() if not isinstance(v, (dict, list))})
+        row.update(
+            {
+                k: v
+                for k, v in values.items()
+                if not isinstance(v, (dict, list)) and f"cfg:{k}" not in row
+            }
+        )
         rows.append(row)
     return pd.DataFrame(rows)
 

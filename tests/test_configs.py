@@ -100,3 +100,13 @@ def test_out_of_range_values_are_rejected_before_work(cls, data, message):
 )
 def test_argv_check_catches_null_plus_and_choice(argv, expected):
     assert expected in check_argv(argv)
+
+
+def test_misspelt_keys_get_the_valid_keys_of_their_level():
+    from runners.catalog import check_keys
+
+    top = check_keys(["experiment=pruning/dense_mp", "trian.epochs=3"])
+    assert "Did you mean train.epochs?" in top and "pruning" in top
+    nested = check_keys(["experiment=pruning/dense_mp", "train.epoch=3"])
+    assert "Did you mean train.epochs?" in nested and "batch_size" in nested
+    assert check_keys(["experiment=pruning/dense_mp", "train.epochs=3"]) is None

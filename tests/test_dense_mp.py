@@ -45,6 +45,20 @@ def test_factored_layer_computes_the_same_map_as_its_truncated_weight():
     torch.testing.assert_close(layer(x), expected, rtol=1e-4, atol=1e-5)
 
 
+def test_factored_layer_spectrum_has_exact_zeros_past_its_rank():
+    net = DenseNet(300, [400], 10, seed=5)
+    layer = net.layers[0]
+    u, s, vh = torch.linalg.svd(layer.effective_weight().detach(), full_matrices=False)
+    layer.set_low_rank(u[:, :12], s[:12], vh[:12])
+    values = layer.singular_values()
+    assert values.shape == (300,) and int((values > 0).sum()) == 12
+    torch.testing.assert_close(values[:12], s[:12], rtol=1e-4, atol=1e-6)
+    u2, s2, vh2 = layer.svd()
+    torch.testing.assert_close(
+        (u2 * s2) @ vh2, layer.effective_weight().detach(), atol=1e-5, rtol=0
+    )
+
+
 def test_mp_prune_of_pure_noise_keeps_only_the_requested_bulk_share():
     net = DenseNet(400, [400], 10, seed=1)  # N(0, 1/fan_in): MP with no spikes
     stats = mp_prune(net, PruningConfig(min_dim=50), fraction=0.25)
@@ -77,6 +91,11 @@ def test_dense_mp_runs_and_prunes_to_fewer_parameters(tiny_run):
     assert result["dense/test_acc"] > 0.8  # digits is easy even for 4 epochs
     assert result["mp/params"] < result["dense/params"]
     assert result["magnitude/params"] == result["mp/params"]
+    # reported ranks agree with the stored parameters of the pruned net
+    fc1_rank, fc2_rank = result["mp/fc1/rank"], result["mp/fc2/rank"]
+    out_layer = 64 * 10 + 10
+    weights = [r * (96 + 64) if r * (96 + 64) < 96 * 64 else 96 * 64 for r in (fc1_rank, fc2_rank)]
+    assert result["mp/params"] == sum(weights) + 96 + 64 + out_layer
     for name in ("esd", "accuracy", "ranks"):
         assert (run_dir / f"{name}.png").is_file()
     lines = (run_dir / "metrics.jsonl").read_text().splitlines()

@@ -39,9 +39,7 @@ def test_wrong_type_fails_the_run_with_a_summary(tmp_path):
     out = run_cli([*TINY_ESD, "train.epochs=abc", f"hydra.run.dir={tmp_path}/r"], cwd=tmp_path)
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert out.returncode == 1 and "Traceback" not in out.stderr
-    assert (
-        summary["status"] == "failed" and "train.epochs must be an integer" in summary["error"]
-    )
+    assert summary["status"] == "failed" and "train.epochs must be an integer" in summary["error"]
 
 
 def test_nan_loss_stops_training_and_keeps_metrics(tmp_path):

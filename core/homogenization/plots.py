@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
 
@@ -46,6 +47,10 @@ def loglog_figure(
             lw=0.8,
             label=f"slope {reference_slope:g}",
         )
+    # label the measured x values plainly (4, 8, 16, 32) instead of 4x10^0, 6x10^0
+    ticks = sorted({float(r[x]) for r in rows})
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     if invert_x:
         ax.invert_xaxis()
     ax.set_xlabel(xlabel)

@@ -27,6 +27,23 @@ def esd_axes(ax, s: np.ndarray, fit: MPFit, title: str) -> None:
     ax.axvline(fit.lambda_plus, color="C3", ls="--", lw=1, label=r"$\lambda_+$")
     # for gamma = 1 the law diverges at 0: scale the axis to the histogram, not the curve
     ax.set_ylim(0, 1.3 * heights.max())
+    # spikes past the plotted range are listed, the others drawn as ticks on the axis
+    spikes = np.sort(lam[lam > fit.lambda_plus])[::-1]
+    shown = spikes[spikes <= top]
+    ax.plot(shown, np.zeros_like(shown), "|", color="C3", ms=14, mew=1.5)
+    beyond = spikes[spikes > top]
+    if beyond.size:
+        listed = ", ".join(f"{v:.3g}" for v in beyond[:4]) + (" ..." if beyond.size > 4 else "")
+        ax.text(
+            0.98,
+            0.9,
+            f"{beyond.size} beyond the axis:\n" + r"$\lambda$ = " + listed,
+            transform=ax.transAxes,
+            ha="right",
+            va="top",
+            fontsize=7,
+            color="C3",
+        )
     ax.set_title(f"{title}: {fit.spikes} spikes beyond the edge", fontsize=9)
     ax.set_xlabel(r"$\lambda = s^2/N$")
 
@@ -39,7 +56,7 @@ def esd_figure(panels: list[tuple[str, np.ndarray, MPFit]], ncols: int = 2):
         esd_axes(ax, s, fit, title)
     for ax in axes.flat[len(panels) :]:
         ax.set_visible(False)
-    axes.flat[0].legend(fontsize=8)
+    axes.flat[0].legend(fontsize=8, loc="upper center")
     fig.tight_layout()
     return fig
 

@@ -21,7 +21,6 @@ from core.spectral.mp import (
     check_fit_options,
     fit_mp_bulk,
     gavish_donoho_threshold,
-    gram_eigenvalues,
 )
 from core.training.models import DenseNet, SpectralLinear
 
@@ -81,12 +80,6 @@ def eligible_layers(model: DenseNet, cfg: PruningConfig) -> list[tuple[str, Spec
     return [(n, layer) for n, layer in model.named_weights() if min(layer.shape) >= cfg.min_dim]
 
 
-@torch.no_grad()
-def layer_svd(layer: SpectralLinear) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Thin SVD ``(U, s, V^T)`` of the layer's effective weight, s descending."""
-    return torch.linalg.svd(layer.effective_weight().detach(), full_matrices=False)
-
-
 def fit_layer(s: torch.Tensor, layer: SpectralLinear, cfg: PruningConfig) -> MPFit:
     """MP bulk fit of a layer from its singular values (zeros of a truncation are missing)."""
     m, n = layer.shape
@@ -144,7 +137,7 @@ def mp_prune(model: DenseNet, cfg: PruningConfig, fraction: float) -> dict[str, 
     """
     stats = {}
     for name, layer in eligible_layers(model, cfg):
-        u, s, vh = layer_svd(layer)
+        u, s, vh = layer.svd()
         fit = fit_layer(s, layer, cfg)
         r = mp_rank(s, fit, fraction)
         if r < numerical_rank(s):
@@ -157,7 +150,7 @@ def gd_prune(model: DenseNet, cfg: PruningConfig) -> dict[str, dict]:
     """Truncate every eligible layer to the Gavish-Donoho rank (unknown noise level)."""
     stats = {}
     for name, layer in eligible_layers(model, cfg):
-        u, s, vh = layer_svd(layer)
+        u, s, vh = layer.svd()
         m, n = layer.shape
         tau = gavish_donoho_threshold(s.double().numpy(), m, n)
         r = max(1, int((s > tau).sum()))
@@ -185,12 +178,11 @@ def magnitude_prune(model: DenseNet, budgets: dict[str, int]) -> dict[str, dict]
 
 @torch.no_grad()
 def layer_spectra_stats(model: DenseNet, cfg: PruningConfig) -> dict[str, dict]:
-    """:func:`layer_stats` of every eligible layer, from Gram eigenvalues (cheaper than an
-    SVD; cheap enough to log every epoch)."""
+    """:func:`layer_stats` of every eligible layer from a fresh fit (cheap enough to log
+    every epoch: Gram eigenvalues for dense layers, the factors for factored ones)."""
     stats = {}
     for name, layer in eligible_layers(model, cfg):
-        w = layer.effective_weight().detach().numpy()
-        s = torch.from_numpy(np.sqrt(gram_eigenvalues(w) * max(w.shape))[::-1].copy())
+        s = layer.singular_values()
         stats[name] = layer_stats(layer, s, fit_layer(s, layer, cfg))
     return stats
 
@@ -200,6 +192,6 @@ def spectra(model: DenseNet, cfg: PruningConfig) -> dict[str, tuple[np.ndarray, 
     """Singular values and MP fit of every eligible layer (for figures and logging)."""
     out = {}
     for name, layer in eligible_layers(model, cfg):
-        s = torch.linalg.svdvals(layer.effective_weight().detach())
+        s = layer.singular_values()
         out[name] = (s.double().numpy(), fit_layer(s, layer, cfg))
     return out

@@ -27,6 +27,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
 from core.errors import ConfigError  # noqa: E402
@@ -240,6 +241,8 @@ def _plot_finite_size(tracker, rows) -> None:
     # edges fluctuate on the Tracy-Widom scale N^(-2/3)
     edge0 = rows[0]["edges/max_abs_err"]
     ax.loglog(sizes, [edge0 * (sizes[0] / n) ** (2 / 3) for n in sizes], "k--", label="N^(-2/3)")
+    ax.set_xticks(sizes, [str(n) for n in sizes])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel("N")
     ax.set_ylabel("error")
     ax.legend(fontsize=8)

@@ -8,11 +8,13 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
 from core.config import require
 from core.errors import DataNotFoundError, UserError
+from core.spectral.mp import gram_eigenvalues
 
 
 @dataclass
@@ -75,6 +77,35 @@ class SpectralLinear(nn.Module):
         if self.factored:
             return self.factor_b.numel() + self.factor_a.numel()
         return int(self.mask.sum()) if self.mask is not None else self.weight.numel()
+
+    @torch.no_grad()
+    def svd(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Thin SVD ``(U, s, V^T)`` of the effective weight, ``min(out, in)`` values descending.
+
+        A factored layer is decomposed through its factors (QR of each, SVD of the small
+        r x r core, in float64), so its singular values beyond rank r are exact zeros rather
+        than float32 round-off of ``B A``; the matching columns of U and rows of V^T are 0.
+        """
+        if not self.factored:
+            return torch.linalg.svd(self.effective_weight().detach(), full_matrices=False)
+        q_b, r_b = torch.linalg.qr(self.factor_b.detach().double())
+        q_a, r_a = torch.linalg.qr(self.factor_a.detach().double().T)
+        u, s, vh = torch.linalg.svd(r_b @ r_a.T)
+        pad = min(self.shape) - s.numel()
+        u_full = torch.nn.functional.pad(q_b @ u, (0, pad))
+        vh_full = torch.nn.functional.pad(vh @ q_a.T, (0, 0, 0, pad))
+        s_full = torch.nn.functional.pad(s, (0, pad))
+        return u_full.float(), s_full.float(), vh_full.float()
+
+    @torch.no_grad()
+    def singular_values(self) -> torch.Tensor:
+        """Singular values of the effective weight, descending (exact zeros past the rank
+        of a factored layer); dense layers go through the cheaper Gram eigenvalues."""
+        if self.factored:
+            return self.svd()[1]
+        w = self.effective_weight().detach().numpy()
+        lam = gram_eigenvalues(w)[::-1].copy()
+        return torch.from_numpy(np.sqrt(lam * max(w.shape))).float()
 
     def set_low_rank(self, u: torch.Tensor, s: torch.Tensor, vh: torch.Tensor) -> None:
         """Replace the weight by ``U diag(s) V^T``: factored when that saves parameters."""
