@@ -11,7 +11,6 @@ import random
 import signal
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +26,14 @@ from omegaconf.errors import OmegaConfBaseException
 from core.config import call_checked
 from core.errors import ConfigError, UserError
 from core.tracking import Tracker
-from runners.catalog import CONF_DIR
+from runners.catalog import CONF_DIR, new_run_stamp
 
 log = logging.getLogger("runners.run")
 
 # One stamp per command (set afresh by runners/run.py), inherited by launcher workers, so
 # run and sweep folders never collide (two runs started in the same second differ by
 # process id) and all jobs of a sweep share one folder.
-os.environ.setdefault("SCALELAB_RUN_STAMP", f"{datetime.now():%Y-%m-%d/%H-%M-%S}-{os.getpid()}")
+os.environ.setdefault("SCALELAB_RUN_STAMP", new_run_stamp())
 OmegaConf.register_new_resolver(
     "run_stamp", lambda: os.environ["SCALELAB_RUN_STAMP"], replace=True
 )
@@ -42,22 +41,12 @@ OmegaConf.register_new_resolver("slug", lambda s: str(s).replace("/", "-"), repl
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, numpy and torch; experiments still derive their own generators."""
+    """Seed Python, numpy and (when the experiment imported it) torch; experiments still
+    derive their own generators from ``seed``."""
     random.seed(seed)
     np.random.seed(seed % 2**32)  # noqa: NPY002 (legacy global state some libraries read)
-    if "torch" in sys.modules or _torch_wanted():
-        import torch
-
-        torch.manual_seed(seed)
-
-
-def _torch_wanted() -> bool:
-    try:
-        import importlib.util
-
-        return importlib.util.find_spec("torch") is not None
-    except ValueError:
-        return False
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(seed)
 
 
 def headline(result: dict) -> str:
@@ -143,13 +132,12 @@ def main(cfg: DictConfig) -> None:
         seed = cfg.seed
         if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
             raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
-        seed_everything(seed)
         if cfg.get("task") is None:
             raise UserError(f"experiment {name} has no task: its config must set task._target_")
         task = OmegaConf.to_container(cfg.task, resolve=True)
-        target = task.pop("_target_")
-        names = _source_keys(cfg.task)
-        result = call_checked(get_method(target), task, names=names, tracker=tracker)
+        fn = get_method(task.pop("_target_"))  # imports the experiment (and torch if it uses it)
+        seed_everything(seed)
+        result = call_checked(fn, task, names=_source_keys(cfg.task), tracker=tracker)
         tracker.record({"elapsed_s": time.perf_counter() - start})
         tracker.summary(result)
         log.info("done in %.1f s: %s", time.perf_counter() - start, headline(result))

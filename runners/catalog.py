@@ -7,14 +7,21 @@ exit status 2 instead of a traceback.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import sys
+from datetime import datetime
 from pathlib import Path
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 # flags after which Hydra itself answers and no experiment is needed
 HYDRA_INFO_FLAGS = {"--help", "-h", "--hydra-help", "--info", "-i", "--version", "--cfg", "-c"}
 HYDRA_INFO_FLAGS |= {"--shell-completion", "-sc", "--resolve"}
+
+
+def new_run_stamp() -> str:
+    """``date/time-pid`` naming one command's run or sweep folder (unique per process)."""
+    return f"{datetime.now():%Y-%m-%d/%H-%M-%S}-{os.getpid()}"
 
 
 def describe(path: Path) -> str:

@@ -5,15 +5,14 @@ experiment or group choice (``data=``, ``model=``, ...) lists the valid names li
 """
 
 import os
-from datetime import datetime
 
-from runners.catalog import exit_on_bad_argv
+from runners.catalog import exit_on_bad_argv, new_run_stamp
 
 if __name__ == "__main__":
     exit_on_bad_argv()
     # a new command gets a new stamp even when started from a process that had one;
     # launcher workers import runners.app directly and keep their sweep's stamp
-    os.environ["SCALELAB_RUN_STAMP"] = f"{datetime.now():%Y-%m-%d/%H-%M-%S}-{os.getpid()}"
+    os.environ["SCALELAB_RUN_STAMP"] = new_run_stamp()
     from runners.app import main
 
     main()

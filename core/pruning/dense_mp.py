@@ -33,8 +33,6 @@ from core.training.models import DenseNet, ModelConfig
 
 log = logging.getLogger(__name__)
 
-METHODS = ("dense", "mp", "gd", "magnitude")
-
 
 def dense_mp(
     *,
@@ -71,7 +69,7 @@ def dense_mp(
             {"method": method, "epoch": epoch, "layer": layer, **st} for layer, st in stats.items()
         )
 
-    def run(method: str, net: DenseNet, hook=None, track_spectra: bool = False) -> DenseNet:
+    def run(method: str, net: DenseNet, hook=None, track_spectra: bool = False) -> None:
         """Train one method; log its curves (and per-layer spectra every epoch if asked)."""
 
         def log_epoch(epoch: int, metrics: dict) -> None:
@@ -86,7 +84,6 @@ def dense_mp(
         tracker.record(out)
         result.update(out)
         log.info("%s: test acc %.4f, %d parameters", method, final["test_acc"], net.param_count())
-        return net
 
     # 1. dense reference, its spectra before and after training, and the one-shot cut
     net = fresh()
@@ -114,7 +111,8 @@ def dense_mp(
         return True
 
     run("mp", net, mp_hook, track_spectra=True)
-    result |= {f"mp/{n}/rank": st["rank"] for n, st in layer_spectra_stats(net, pruning).items()}
+    # the last logged rank of each layer (the final epoch) is its final rank
+    result |= {f"mp/{r['layer']}/rank": r["rank"] for r in rank_rows if r["method"] == "mp"}
 
     # 3. Gavish-Donoho truncation once, at the MP schedule's last pruning epoch (none if the
     # schedule never prunes, so that the comparison stays like for like)

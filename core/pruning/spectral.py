@@ -177,21 +177,20 @@ def magnitude_prune(model: DenseNet, budgets: dict[str, int]) -> dict[str, dict]
 
 
 @torch.no_grad()
-def layer_spectra_stats(model: DenseNet, cfg: PruningConfig) -> dict[str, dict]:
-    """:func:`layer_stats` of every eligible layer from a fresh fit (cheap enough to log
-    every epoch: Gram eigenvalues for dense layers, the factors for factored ones)."""
-    stats = {}
-    for name, layer in eligible_layers(model, cfg):
-        s = layer.singular_values()
-        stats[name] = layer_stats(layer, s, fit_layer(s, layer, cfg))
-    return stats
-
-
 @torch.no_grad()
 def spectra(model: DenseNet, cfg: PruningConfig) -> dict[str, tuple[np.ndarray, MPFit]]:
-    """Singular values and MP fit of every eligible layer (for figures and logging)."""
+    """Singular values and MP fit of every eligible layer (cheap enough for every epoch:
+    Gram eigenvalues for dense layers, the factors for factored ones)."""
     out = {}
     for name, layer in eligible_layers(model, cfg):
         s = layer.singular_values()
         out[name] = (s.double().numpy(), fit_layer(s, layer, cfg))
     return out
+
+
+def layer_spectra_stats(model: DenseNet, cfg: PruningConfig) -> dict[str, dict]:
+    """:func:`layer_stats` of every eligible layer."""
+    layers = dict(eligible_layers(model, cfg))
+    return {
+        name: layer_stats(layers[name], s, fit) for name, (s, fit) in spectra(model, cfg).items()
+    }
