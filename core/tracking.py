@@ -51,6 +51,18 @@ def write_csv(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
         writer.writerows({k: to_jsonable(v) for k, v in row.items()} for row in rows)
 
 
+def read_summary(path: Path) -> dict[str, Any]:
+    """A run's summary.json as a dict; ``status: unreadable`` with the reason when it is
+    not valid JSON, not text, or not a JSON object."""
+    try:
+        values = json.loads(Path(path).read_text())
+    except (ValueError, OSError) as err:  # bad JSON or not text at all
+        return {"status": "unreadable", "error": str(err)}
+    if not isinstance(values, dict):
+        return {"status": "unreadable", "error": f"summary holds {type(values).__name__}"}
+    return values
+
+
 class Tracker:
     """Metrics, figures, tables and the final summary of one run.
 

@@ -4,7 +4,6 @@ submitit) find it and its resolvers by reference."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import random
@@ -25,7 +24,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from core.config import call_checked
 from core.errors import ConfigError, UserError
-from core.tracking import Tracker
+from core.tracking import Tracker, read_summary
 from runners.catalog import CONF_DIR, new_run_stamp
 
 log = logging.getLogger("runners.run")
@@ -68,14 +67,11 @@ class FailedJobsCallback(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: object) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
-        failed = []
-        for path in sorted(sweep_dir.rglob("summary.json")):
-            try:
-                summary = json.loads(path.read_text())
-            except (OSError, ValueError):
-                summary = {"status": "unreadable"}
-            if not isinstance(summary, dict) or summary.get("status") != "ok":
-                failed.append(str(path.parent))
+        failed = [
+            str(path.parent)
+            for path in sorted(sweep_dir.rglob("summary.json"))
+            if read_summary(path).get("status") != "ok"
+        ]
         if failed:
             log.error("%d job(s) of the sweep failed: %s", len(failed), ", ".join(failed))
             sys.exit(1)

@@ -9,7 +9,6 @@ plus mean +- std over seeds of every group of runs that differ only in ``seed``)
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import re
 import sys
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
+
+from core.tracking import read_summary
 
 log = logging.getLogger("runners.report")
 
@@ -33,12 +34,7 @@ def read_runs(root: Path) -> pd.DataFrame:
             key, _, value = str(item).lstrip("+~").partition("=")
             if not key.startswith("hydra"):
                 row[f"cfg:{key}"] = value
-        try:
-            values = json.loads(summary.read_text())
-        except (ValueError, OSError) as err:  # bad JSON or not text at all
-            values = {"status": "unreadable", "error": str(err)}
-        if not isinstance(values, dict):
-            values = {"status": "unreadable", "error": f"summary holds {type(values).__name__}"}
+        values = read_summary(summary)
         row.update(
             {
                 k: v

@@ -130,6 +130,11 @@ def layer_stats(layer: SpectralLinear, s: torch.Tensor, fit: MPFit) -> dict:
     return {**fit_stats(s, fit), "params": layer.weight_params()}
 
 
+def kept_spectrum(s: torch.Tensor, r: int) -> torch.Tensor:
+    """The singular values left after keeping the top ``r``: the rest set to exact zeros."""
+    return torch.cat([s[:r], s.new_zeros(s.numel() - r)])
+
+
 def mp_prune(model: DenseNet, cfg: PruningConfig, fraction: float) -> dict[str, dict]:
     """Apply the MP rule with bulk fraction ``fraction`` to every eligible layer.
 
@@ -142,7 +147,7 @@ def mp_prune(model: DenseNet, cfg: PruningConfig, fraction: float) -> dict[str, 
         r = mp_rank(s, fit, fraction)
         if r < numerical_rank(s):
             truncate(layer, u, s, vh, r)
-        stats[name] = layer_stats(layer, torch.cat([s[:r], s.new_zeros(s.numel() - r)]), fit)
+        stats[name] = layer_stats(layer, kept_spectrum(s, r), fit)
     return stats
 
 
@@ -156,7 +161,7 @@ def gd_prune(model: DenseNet, cfg: PruningConfig) -> dict[str, dict]:
         r = max(1, int((s > tau).sum()))
         truncate(layer, u, s, vh, r)
         fit = fit_layer(s, layer, cfg)
-        stats[name] = layer_stats(layer, torch.cat([s[:r], s.new_zeros(s.numel() - r)]), fit)
+        stats[name] = layer_stats(layer, kept_spectrum(s, r), fit)
     return stats
 
 
